@@ -1,0 +1,415 @@
+import { mkdir, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UnilogError } from '../../errors.ts';
+import type { EventEnvelope } from '../../events/envelope.ts';
+import { defaultMaxEventBytes, serializeEvents } from '../embedded/encode.ts';
+import { formatSequence, parseLimit, parseSequence } from '../embedded/positions.ts';
+import { AppendSignal, startSubscription } from '../embedded/subscription.ts';
+import type { AppendResult, EventLog, ReadOptions, ReadResult, StoredEvent, SubscribeOptions, Subscription } from '../eventLog.ts';
+import { encodeBatch, maxPosition } from './frame.ts';
+import { closeFile, fdatasync, fsyncDirectory, ftruncate, openFile, writeAllAt } from './io.ts';
+import { acquireWriterLock, type WriterLock } from './lock.ts';
+import { findIntactFrameAfter, listSegmentBases, loadIndexFile, maxFramePayloadBytes, scanFrames, Segment, writeIndexFile, type IndexProblem } from './segment.ts';
+
+/** Options of {@link openFileEventLog}. */
+export interface FileEventLogOptions {
+  /** The folder holding the log's segment files; created when missing (unless `readOnly`). */
+  readonly dir: string;
+  /** Open without the writer lock, for reading alongside a writer in another process. @default false */
+  readonly readOnly?: boolean;
+  /** The largest serialized event accepted, in bytes. @default 1048576 (1 MiB, the Kinesis record limit) */
+  readonly maxEventBytes?: number;
+  /** A segment is closed and a new one started once it would grow past this size. @default 67108864 (64 MiB) */
+  readonly segmentBytes?: number;
+  /** How often a read-only log looks for new events while a subscription waits. @default 50 */
+  readonly pollIntervalMs?: number;
+}
+
+/** What opening the log found and mended. */
+export interface FileLogOpenReport {
+  /** Bytes cut from the end of the last segment: a write torn by a crash, never an acknowledged event. */
+  readonly truncatedBytes: number;
+  /** Where the cut was made, when one was. */
+  readonly truncatedAt?: { readonly segment: string; readonly offset: number };
+  /** Index files that were missing, damaged or stale and were rebuilt from their segments. */
+  readonly rebuiltIndexes: readonly { readonly segment: string; readonly problem: IndexProblem }[];
+}
+
+/** The durable embedded event log. */
+export interface FileEventLog extends EventLog {
+  readonly dir: string;
+  readonly readOnly: boolean;
+  /** What opening found: torn tail cut, indexes rebuilt. */
+  readonly openReport: FileLogOpenReport;
+}
+
+interface PendingAppend {
+  readonly first: number;
+  readonly count: number;
+  readonly buffer: Buffer;
+  readonly frameOffsets: Uint32Array;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+  /** Set once resolved, so a later failure in the same flush does not reject it too. */
+  resolved?: boolean;
+}
+
+const defaultSegmentBytes = 64 * 1024 * 1024;
+/** One append batch may not exceed this encoded size, so that a segment's offsets fit in 32 bits. */
+const maxBatchBytes = 256 * 1024 * 1024;
+const cursorCacheSize = 128;
+
+/**
+ * Opens (creating when needed) the durable file log in `dir`: one writer process, any number of readers.
+ * A torn tail from a crash is cut; damage before the tail throws `LogCorrupted` until `unilog verify --repair`.
+ * @example
+ * const log = await openFileEventLog({ dir: '.unilog/log' });
+ */
+export async function openFileEventLog(options: FileEventLogOptions): Promise<FileEventLog> {
+  const log = new FileLog(options);
+  await log.open();
+  return log;
+}
+
+class FileLog implements FileEventLog {
+  readonly capabilities = { ordering: 'total' } as const;
+  readonly dir: string;
+  readonly readOnly: boolean;
+  openReport: FileLogOpenReport = { truncatedBytes: 0, rebuiltIndexes: [] };
+
+  private readonly maxEventBytes: number;
+  private readonly segmentBytes: number;
+  private readonly pollIntervalMs: number;
+  private segments: Segment[] = [];
+  private lock: WriterLock | undefined;
+  private writeFd: number | undefined;
+  private nextPosition = 0;
+  private queue: PendingAppend[] = [];
+  private flushing: Promise<void> | undefined;
+  private failure: UnilogError | undefined;
+  private closed = false;
+  private readonly appended = new AppendSignal();
+  private readonly subscriptions = new Set<Subscription>();
+  /** Where the frame of a recently reached position starts, so that paging on needs no index search. */
+  private readonly cursorCache = new Map<number, { segment: Segment; offset: number }>();
+
+  constructor(options: FileEventLogOptions) {
+    this.dir = options.dir;
+    this.readOnly = options.readOnly ?? false;
+    this.maxEventBytes = options.maxEventBytes ?? defaultMaxEventBytes;
+    this.segmentBytes = options.segmentBytes ?? defaultSegmentBytes;
+    this.pollIntervalMs = options.pollIntervalMs ?? 50;
+    if (!Number.isSafeInteger(this.maxEventBytes) || this.maxEventBytes < 1 || this.maxEventBytes > maxFramePayloadBytes) {
+      throw new UnilogError('InvalidArgument', `maxEventBytes must be a whole number from 1 to ${maxFramePayloadBytes}.`, { argument: 'maxEventBytes', reason: 'out of range' });
+    }
+  }
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1] as Segment;
+  }
+
+  async open(): Promise<void> {
+    let bases: number[];
+    try {
+      if (!this.readOnly) await mkdir(this.dir, { recursive: true });
+      bases = await listSegmentBases(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw this.notFound();
+      throw error;
+    }
+    if (this.readOnly && bases.length === 0) throw this.notFound();
+    if (!this.readOnly) this.lock = await acquireWriterLock(this.dir);
+    try {
+      if (bases.length === 0) {
+        await closeFile(await openFile(new Segment(this.dir, 0).path, 'wx'));
+        await fsyncDirectory(this.dir);
+        bases = [0];
+      }
+      const rebuiltIndexes: { segment: string; problem: IndexProblem }[] = [];
+      let expectedBase = bases[0] as number;
+      for (let i = 0; i < bases.length; i++) {
+        const segment = new Segment(this.dir, bases[i] as number);
+        if (segment.base !== expectedBase) {
+          throw corrupted(segment, 0, `segment starts at position ${segment.base} but the one before it ends at ${expectedBase}: a segment file is missing`);
+        }
+        if (i < bases.length - 1) {
+          const problem = await this.loadSealed(segment);
+          if (problem) rebuiltIndexes.push({ segment: segment.name, problem });
+        } else {
+          await this.loadLast(segment);
+        }
+        this.segments.push(segment);
+        expectedBase = segment.endPosition;
+      }
+      this.openReport = { ...this.openReport, rebuiltIndexes };
+      this.nextPosition = this.active.endPosition;
+      if (!this.readOnly) this.writeFd = await openFile(this.active.path, 'r+');
+    } catch (error) {
+      await this.releaseFiles();
+      throw error;
+    }
+  }
+
+  private notFound(): UnilogError {
+    return new UnilogError('LogNotFound', `There is no event log in ${this.dir}: publish an event first, or pass the right --dir.`, { dir: this.dir });
+  }
+
+  /** A sealed segment was fsynced whole before the next one began, so any bad or short frame in it is damage. */
+  private async loadSealed(segment: Segment): Promise<IndexProblem | undefined> {
+    const size = (await stat(segment.path)).size;
+    const problem = await loadIndexFile(segment, size);
+    if (!problem) return undefined;
+    const scan = await scanFrames(await this.readFdOf(segment), segment, { startOffset: 0, startPosition: segment.base, until: size, verify: true });
+    if (scan.stop) throw corrupted(segment, scan.stop.offset, scan.stop.reason);
+    if (scan.batchEndOffset !== size) throw corrupted(segment, scan.batchEndOffset, 'the last batch of a closed segment has no end');
+    segment.endOffset = size;
+    segment.endPosition = scan.batchEndPosition;
+    if (!this.readOnly) await writeIndexFile(segment);
+    return problem;
+  }
+
+  /** The last segment may end in a torn write: find the last whole batch, and cut the rest when writing. */
+  private async loadLast(segment: Segment): Promise<void> {
+    const size = (await stat(segment.path)).size;
+    await this.extend(segment, size);
+    if (this.readOnly || segment.endOffset === size) return;
+    const fd = await openFile(segment.path, 'r+');
+    try {
+      await ftruncate(fd, segment.endOffset);
+      await fdatasync(fd);
+    } finally {
+      await closeFile(fd);
+    }
+    this.openReport = { ...this.openReport, truncatedBytes: size - segment.endOffset, truncatedAt: { segment: segment.name, offset: segment.endOffset } };
+  }
+
+  /** Takes in the whole batches between the segment's known end and `size`; damage followed by intact records is corruption. */
+  private async extend(segment: Segment, size: number): Promise<void> {
+    if (size <= segment.endOffset) return;
+    const fd = await this.readFdOf(segment);
+    const scan = await scanFrames(fd, segment, { startOffset: segment.endOffset, startPosition: segment.endPosition, until: size, verify: true });
+    if (scan.stop && (await findIntactFrameAfter(fd, scan.stop.offset + 1, size)) !== undefined) {
+      throw corrupted(segment, scan.stop.offset, `${scan.stop.reason}, with intact records after it`);
+    }
+    segment.index.truncate(scan.batchEndOffset);
+    segment.endOffset = scan.batchEndOffset;
+    segment.endPosition = scan.batchEndPosition;
+  }
+
+  /** For a read-only log: take in what the writer has added since, including new segments. */
+  private async refresh(): Promise<void> {
+    for (;;) {
+      const last = this.active;
+      await this.extend(last, (await stat(last.path)).size);
+      const bases = await listSegmentBases(this.dir);
+      const newer = bases.filter((base) => base > last.base);
+      if (newer.length === 0) return;
+      // The writer seals a segment before starting the next: read the sealed one to its end first.
+      await this.extend(last, (await stat(last.path)).size);
+      if (newer[0] !== last.endPosition) return;
+      this.segments.push(new Segment(this.dir, newer[0]));
+    }
+  }
+
+  private async readFdOf(segment: Segment): Promise<number> {
+    segment.readFd ??= await openFile(segment.path, 'r');
+    return segment.readFd;
+  }
+
+  private assertWritable(): void {
+    if (this.closed) throw new UnilogError('LogClosed', 'The event log is closed: open it again to append.', {});
+    if (this.readOnly) throw new UnilogError('InvalidArgument', 'This log was opened read-only: open it without readOnly to append.', { argument: 'readOnly', reason: 'read-only log' });
+    if (this.failure) throw this.failure;
+  }
+
+  /** Queues the batch for the next group commit; resolves after its fdatasync. */
+  async append(events: readonly EventEnvelope[]): Promise<AppendResult> {
+    this.assertWritable();
+    if (events.length === 0) return { positions: [] };
+    const jsons = serializeEvents(events, this.maxEventBytes);
+    const first = this.nextPosition;
+    if (first + jsons.length > maxPosition) throw new UnilogError('InvalidArgument', 'The log has reached its largest position (2^48 - 1).', { argument: 'events', reason: 'log full' });
+    const { buffer, frameOffsets } = encodeBatch(jsons, first);
+    if (buffer.length > maxBatchBytes) {
+      throw new UnilogError('InvalidArgument', `The batch is ${buffer.length} bytes, over ${maxBatchBytes}: append it in smaller batches.`, { argument: 'events', reason: 'batch too large' });
+    }
+    this.nextPosition += jsons.length;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ first, count: jsons.length, buffer, frameOffsets, resolve, reject });
+      // Started on the next turn of the event loop, so that appends made meanwhile share its write and fdatasync.
+      this.flushing ??= new Promise<void>((done) => setImmediate(() => void this.flushLoop().finally(done)));
+    });
+  }
+
+  /** Group commit: every append queued while the previous write was syncing goes out in one write and one fdatasync. */
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const items = this.queue;
+        this.queue = [];
+        try {
+          await this.writeGroup(items);
+        } catch (cause) {
+          // Positions after the failed write were promised to queued appends; the only safe course is to stop writing.
+          this.failure = new UnilogError('LogWriteFailed', `Writing to the log in ${this.dir} failed (${(cause as Error).message}): the log accepts no more appends; reopen it to recover.`, { dir: this.dir }, { cause });
+          for (const item of [...items, ...this.queue]) if (!item.resolved) item.reject(this.failure);
+          this.queue = [];
+        }
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private async writeGroup(items: PendingAppend[]): Promise<void> {
+    let i = 0;
+    while (i < items.length) {
+      if (this.active.endOffset > 0 && this.active.endOffset + (items[i] as PendingAppend).buffer.length > this.segmentBytes) await this.roll();
+      const segment = this.active;
+      let bytes = 0;
+      let j = i;
+      do {
+        bytes += (items[j] as PendingAppend).buffer.length;
+        j++;
+      } while (j < items.length && segment.endOffset + bytes + (items[j] as PendingAppend).buffer.length <= this.segmentBytes);
+      const group = items.slice(i, j);
+      await writeAllAt(this.writeFd as number, group.map((item) => item.buffer), segment.endOffset);
+      await fdatasync(this.writeFd as number);
+      let offset = segment.endOffset;
+      for (const item of group) {
+        for (let k = 0; k < item.count; k++) segment.index.add(item.first + k, offset + (item.frameOffsets[k] as number));
+        offset += item.buffer.length;
+      }
+      const last = group[group.length - 1] as PendingAppend;
+      segment.endOffset = offset;
+      segment.endPosition = last.first + last.count;
+      for (const item of group) {
+        item.resolved = true;
+        item.resolve({ positions: Array.from({ length: item.count }, (_, k) => formatSequence(item.first + k)) });
+      }
+      this.appended.notify();
+      i = j;
+    }
+  }
+
+  /** Seals the active segment (already fsynced) and starts the next; the directory entry is fsynced before use. */
+  private async roll(): Promise<void> {
+    const sealed = this.active;
+    await writeIndexFile(sealed);
+    await closeFile(this.writeFd as number);
+    this.writeFd = undefined;
+    const next = new Segment(this.dir, sealed.endPosition);
+    this.writeFd = await openFile(next.path, 'wx');
+    await fsyncDirectory(this.dir);
+    this.segments.push(next);
+  }
+
+  async read(options: ReadOptions = {}): Promise<ReadResult> {
+    if (this.closed) throw new UnilogError('LogClosed', 'The event log is closed: open it again to read.', {});
+    const from = parseSequence(options.from);
+    const limit = parseLimit(options.limit);
+    if (this.readOnly && from >= this.active.endPosition) await this.refresh();
+    const events: StoredEvent[] = [];
+    let position = from;
+    let index = this.segmentIndexOf(position);
+    while (events.length < limit && index >= 0 && index < this.segments.length) {
+      const segment = this.segments[index] as Segment;
+      if (position >= segment.endPosition) {
+        index++;
+        continue;
+      }
+      const cached = this.cursorCache.get(position);
+      const start = cached?.segment === segment ? { position, offset: cached.offset } : (segment.index.floor(position) ?? { position: segment.base, offset: 0 });
+      const wanted = limit - events.length;
+      const scan = await scanFrames(await this.readFdOf(segment), segment, {
+        startOffset: start.offset,
+        startPosition: start.position,
+        until: segment.endOffset,
+        verify: true,
+        chunkBytes: Math.min(1024 * 1024, Math.max(64 * 1024, wanted * 512)),
+        onFrame: (frame) => {
+          if (frame.position < position) return true;
+          events.push({ position: formatSequence(frame.position), event: JSON.parse(frame.buffer.toString('utf8', frame.payloadStart, frame.payloadEnd)) as EventEnvelope });
+          return events.length < limit;
+        },
+      });
+      if (scan.stop) throw corrupted(segment, scan.stop.offset, scan.stop.reason);
+      position = scan.nextPosition;
+      this.rememberCursor(position, segment, scan.nextOffset);
+    }
+    return { events, next: formatSequence(Math.max(from, position)) };
+  }
+
+  private rememberCursor(position: number, segment: Segment, offset: number): void {
+    this.cursorCache.delete(position);
+    this.cursorCache.set(position, { segment, offset });
+    if (this.cursorCache.size > cursorCacheSize) this.cursorCache.delete(this.cursorCache.keys().next().value as number);
+  }
+
+  /** The index in `segments` of the segment holding `position`: the last one whose base is not above it. */
+  private segmentIndexOf(position: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.segments[mid] as Segment).base <= position) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  subscribe(options: SubscribeOptions): Subscription {
+    if (this.closed) throw new UnilogError('LogClosed', 'The event log is closed: open it again to subscribe.', {});
+    const start = formatSequence(parseSequence(options.from));
+    const subscription = startSubscription(options, {
+      read: (o) => this.read(o),
+      waitForAppend: (position, signal) => {
+        if (parseSequence(position) < this.active.endPosition) return Promise.resolve();
+        // Another process writes a read-only log: poll it. The writer's own process is told by its flush.
+        return this.readOnly ? sleep(this.pollIntervalMs, undefined, { signal }).catch(() => undefined) : this.appended.wait(signal);
+      },
+      after: (position) => formatSequence(parseSequence(position) + 1),
+      onEnd: (s) => this.subscriptions.delete(s),
+    }, start);
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async head(): Promise<string> {
+    if (this.closed) throw new UnilogError('LogClosed', 'The event log is closed: open it again.', {});
+    if (this.readOnly) await this.refresh();
+    return formatSequence(this.active.endPosition);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.flushing;
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    await this.releaseFiles();
+  }
+
+  private async releaseFiles(): Promise<void> {
+    for (const segment of this.segments) {
+      if (segment.readFd !== undefined) await closeFile(segment.readFd);
+      segment.readFd = undefined;
+    }
+    if (this.writeFd !== undefined) await closeFile(this.writeFd);
+    this.writeFd = undefined;
+    await this.lock?.release();
+    this.lock = undefined;
+  }
+}
+
+function corrupted(segment: Segment, offset: number, reason: string): UnilogError<'LogCorrupted'> {
+  return new UnilogError('LogCorrupted', `The log is damaged in segment ${segment.name} at byte ${offset} (${reason}): run \`unilog verify\` to see the damage and \`unilog verify --repair\` to cut the log before it.`, {
+    segment: segment.name,
+    offset,
+    reason,
+  });
+}
