@@ -79,7 +79,7 @@ export function describeEventLogContract(name: string, options: { create: () => 
 
     test('read from a position is inclusive and honours the limit', async () => {
       const { positions } = await log.append(envelopes(10));
-      const page = await log.read({ from: positions[3], limit: 4 });
+      const page = await log.read({ from: positions[3]!, limit: 4 });
       expect(page.events.map((e) => e.event.id)).toEqual(['evt-3', 'evt-4', 'evt-5', 'evt-6']);
       const rest = await log.read({ from: page.next, limit: 100 });
       expect(rest.events.map((e) => e.event.id)).toEqual(['evt-7', 'evt-8', 'evt-9']);
@@ -148,7 +148,7 @@ export function describeEventLogContract(name: string, options: { create: () => 
       const seen: string[] = [];
       await new Promise<void>((resolve, reject) => {
         const subscription = log.subscribe({
-          from: positions[9],
+          from: positions[9]!,
           handler: (stored) => {
             seen.push(stored.event.id);
             if (seen.length === 3) resolve();

@@ -56,7 +56,8 @@ describe('corruption', () => {
     expect(report.status).toBe('corrupted');
     expect(report.corruption).toMatchObject({ segment: firstSegment, offset: damaged, reason: 'CRC mismatch' });
     // Records 46..99 are intact after the damage; 40..44 share the damaged batch.
-    expect(report.corruption?.intactRecordsAfter).toBe(54 + 5);
+    expect(report.corruption?.intactRecordsAfter).toBe(54);
+    expect(report.corruption?.recordsInBrokenBatch).toBe(5);
     expect(report.events).toBe(40);
 
     const repair = await repairFileLog(dir);

@@ -13,7 +13,7 @@ async function runAndKill(dir: string, run: number, ms: number): Promise<string[
   const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir, String(run)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => { resolve(); }));
   const acked: string[] = [];
   let timer: NodeJS.Timeout | undefined;
   for await (const line of createInterface({ input: child.stdout })) {

@@ -11,7 +11,7 @@ const fixture = new URL('../fixtures/appendAndExit.ts', import.meta.url).pathnam
 
 function startChild(dir: string, count: number, mode?: 'hold'): { child: ChildProcess; lines: AsyncIterator<string> } {
   const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir, String(count), ...(mode ? [mode] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return { child, lines: createInterface({ input: child.stdout! })[Symbol.asyncIterator]() };
+  return { child, lines: createInterface({ input: child.stdout })[Symbol.asyncIterator]() };
 }
 
 describe('file log', () => {

@@ -35,7 +35,7 @@ function collect(log: EventLog, count: number, from?: string): Promise<EventEnve
       batchSize: 3,
       handler: (stored) => {
         seen.push(stored.event);
-        if (seen.length === count) void subscription.stop().then(() => resolve(seen));
+        if (seen.length === count) void subscription.stop().then(() => { resolve(seen); });
       },
     });
     subscription.done.catch(reject);

@@ -40,7 +40,8 @@ function describe(report: VerifyReport): string {
   }
   if (report.corruption) {
     const c = report.corruption;
-    lines.push(`Corrupted: segment ${c.segment} at byte ${c.offset}: ${c.reason}. ${c.intactRecordsAfter} intact record(s) follow the damage.`);
+    const batch = c.recordsInBrokenBatch > 0 ? `; ${c.recordsInBrokenBatch} intact record(s) before it belong to the batch it breaks` : '';
+    lines.push(`Corrupted: segment ${c.segment} at byte ${c.offset}: ${c.reason}. ${c.intactRecordsAfter} intact record(s) follow the damage${batch}.`);
     lines.push('The log will not open for writing until it is repaired: run `unilog verify --repair` to cut it before the damage (restore from a backup first if you have one).');
   }
   for (const index of report.indexes) lines.push(`Index of ${index.segment} is ${index.problem}: the next open rebuilds it.`);

@@ -23,6 +23,8 @@ export interface VerifyReport {
     readonly reason: string;
     /** Intact records after the damage, which a repair drops. */
     readonly intactRecordsAfter: number;
+    /** Intact records before the damage in the batch it breaks, which a repair also drops (a batch is all or nothing). */
+    readonly recordsInBrokenBatch: number;
   };
   /** Index files of closed segments that are missing, damaged or stale; the next open rebuilds them. */
   readonly indexes: readonly { readonly segment: string; readonly problem: IndexProblem }[];
@@ -80,7 +82,7 @@ async function walk(dir: string): Promise<Walk> {
     try {
       if (segment.base !== expected) {
         const dropped = await countAllRecords(dir, bases.slice(i));
-        return finish({ status: 'corrupted', segment, offset: 0, reason: `segment starts at position ${segment.base} but the one before ends at ${expected}: a segment file is missing`, intactRecordsAfter: dropped, cutIndex: i - 1, cutOffset: undefined });
+        return finish({ status: 'corrupted', segment, offset: 0, reason: `segment starts at position ${segment.base} but the one before ends at ${expected}: a segment file is missing`, intactRecordsAfter: dropped, recordsInBrokenBatch: 0, cutIndex: i - 1, cutOffset: undefined });
       }
       const scan = await scanFrames(fd, segment, { startOffset: 0, startPosition: segment.base, until: size, verify: true });
       events += scan.batchEndPosition - segment.base;
@@ -93,7 +95,7 @@ async function walk(dir: string): Promise<Walk> {
         return finish({ status: 'torn-tail', segment, offset: scan.batchEndOffset, bytes: size - scan.batchEndOffset, cutIndex: i, cutOffset: scan.batchEndOffset, dropped: scan.unfinishedRecords });
       }
       const later = await countAllRecords(dir, bases.slice(i + 1));
-      return finish({ status: 'corrupted', segment, offset: damageAt, reason, intactRecordsAfter: scan.unfinishedRecords + intactAfter + later, cutIndex: i, cutOffset: scan.batchEndOffset });
+      return finish({ status: 'corrupted', segment, offset: damageAt, reason, intactRecordsAfter: intactAfter + later, recordsInBrokenBatch: scan.unfinishedRecords, cutIndex: i, cutOffset: scan.batchEndOffset });
     } finally {
       await closeFile(fd);
     }
@@ -103,7 +105,7 @@ async function walk(dir: string): Promise<Walk> {
   function finish(
     found:
       | { status: 'torn-tail'; segment: Segment; offset: number; bytes: number; cutIndex: number; cutOffset: number; dropped: number }
-      | { status: 'corrupted'; segment: Segment; offset: number; reason: string; intactRecordsAfter: number; cutIndex: number; cutOffset: number | undefined },
+      | { status: 'corrupted'; segment: Segment; offset: number; reason: string; intactRecordsAfter: number; recordsInBrokenBatch: number; cutIndex: number; cutOffset: number | undefined },
   ): Walk {
     const base = { dir, segments: bases.length, events, bytes, indexes };
     if (found.status === 'torn-tail') {
@@ -114,8 +116,12 @@ async function walk(dir: string): Promise<Walk> {
       };
     }
     return {
-      report: { ...base, status: 'corrupted', corruption: { segment: found.segment.name, offset: found.offset, reason: found.reason, intactRecordsAfter: found.intactRecordsAfter } },
-      cut: { index: found.cutIndex, offset: found.cutOffset ?? -1, droppedInSegment: found.intactRecordsAfter },
+      report: {
+        ...base,
+        status: 'corrupted',
+        corruption: { segment: found.segment.name, offset: found.offset, reason: found.reason, intactRecordsAfter: found.intactRecordsAfter, recordsInBrokenBatch: found.recordsInBrokenBatch },
+      },
+      cut: { index: found.cutIndex, offset: found.cutOffset ?? -1, droppedInSegment: found.intactRecordsAfter + found.recordsInBrokenBatch },
       bases,
     };
   }
