@@ -43,10 +43,10 @@ export function unilog(args: readonly string[], options: { cwd: string; input?: 
   return run(process.execPath, [path.join(repo, 'bin', 'unilog.js'), ...args], options);
 }
 
-/** The fenced code blocks of README.md marked `<!-- test: FILE -->`, by file name. */
-export async function readmeBlocks(): Promise<Map<string, string>> {
+/** The fenced code blocks of a document (README.md by default) marked `<!-- test: FILE -->`, by file name. */
+export async function readmeBlocks(document = 'README.md'): Promise<Map<string, string>> {
   const { readFile } = await import('node:fs/promises');
-  const text = await readFile(path.join(repo, 'README.md'), 'utf8');
+  const text = await readFile(path.join(repo, document), 'utf8');
   const blocks = new Map<string, string>();
   for (const match of text.matchAll(/<!-- test: (\S+) -->\n```\w*\n([\s\S]*?)```/g)) blocks.set(match[1]!, match[2]!);
   return blocks;

@@ -1,0 +1,25 @@
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorCodes } from '../../src/index.ts';
+import { readmeBlocks, run, tempProject } from '../support/project.ts';
+
+describe('docs/errors.md', () => {
+  let project: Awaited<ReturnType<typeof tempProject>>;
+  beforeAll(async () => (project = await tempProject()));
+  afterAll(async () => project.remove());
+
+  it('lists every error code, and only those', async () => {
+    const text = await readFile(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+    const documented = [...text.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]);
+    expect(documented.sort()).toEqual([...errorCodes].sort());
+  });
+
+  it('its example runs and prints the path of each problem', async () => {
+    const blocks = await readmeBlocks('docs/errors.md');
+    expect([...blocks.keys()]).toEqual(['errors-example.ts']);
+    await project.write('errors-example.ts', blocks.get('errors-example.ts')!);
+    const result = await run(process.execPath, ['--import', 'tsx', 'errors-example.ts'], { cwd: project.dir });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('[["id"]]\n');
+  });
+});
