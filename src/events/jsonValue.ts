@@ -48,6 +48,7 @@ function visit(value: unknown, path: (string | number)[], ancestors: object[]): 
       const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
       return { path: [...path], reason: `a ${typeof name === 'string' ? name : 'class instance'} is not plain JSON: convert it (a Date to an ISO string)` };
     }
+    if (Object.getOwnPropertySymbols(value).length > 0) return { path: [...path], reason: 'symbol keys are not JSON' };
     for (const key in value) {
       const field = (value as Record<string, unknown>)[key];
       // An undefined property is dropped by JSON.stringify, which is what an absent optional field means.
@@ -61,4 +62,17 @@ function visit(value: unknown, path: (string | number)[], ancestors: object[]): 
   } finally {
     ancestors.pop();
   }
+}
+
+// Envelopes the publisher built and checked; the log skips its own check for them (a WeakSet lookup, not a walk).
+const checked = new WeakSet<object>();
+
+/** Records that `value` was checked by {@link findNonJsonValue} and found to be plain JSON. */
+export function markJsonChecked(value: object): void {
+  checked.add(value);
+}
+
+/** True when `value` was marked by {@link markJsonChecked}. */
+export function isJsonChecked(value: object): boolean {
+  return checked.has(value);
 }

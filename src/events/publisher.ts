@@ -4,7 +4,7 @@ import type { EventLog, Position } from '../log/eventLog.ts';
 import { createCatalog, type EventCatalog, type EventOf } from './catalog.ts';
 import type { AnyEventDefinition, EventInput } from './defineEvent.ts';
 import { eventIdPattern, type EventEnvelope } from './envelope.ts';
-import { findNonJsonValue } from './jsonValue.ts';
+import { findNonJsonValue, markJsonChecked } from './jsonValue.ts';
 
 /** Options of {@link createPublisher}. */
 export interface PublisherOptions<TDefs extends AnyEventDefinition> {
@@ -52,10 +52,16 @@ export interface Publisher<TDefs extends AnyEventDefinition = AnyEventDefinition
   /** Publishes a batch atomically: if any event is bad, none is appended. */
   publishBatch(items: readonly PublishItem<TDefs>[]): Promise<PublishResult[]>;
   /** Validates and wraps events without appending them (the service uses this to check a batch before it queues it). */
-  prepare(items: readonly PublishItemShape[]): EventEnvelope[];
+  prepare(items: readonly PublishItemShape[], options?: { readonly batch?: boolean }): EventEnvelope[];
 }
 
 const maxKeyLength = 256;
+const maxCorrelationLength = 256;
+/** The last millisecond an ISO 8601 time with a four-digit year can name (9999-12-31T23:59:59.999Z). */
+const maxTime = 253_402_300_799_999;
+
+// One factory for the whole process, so ids are monotonic across publishers, not only within one.
+const nextId = monotonicFactory();
 
 /**
  * Creates a publisher: `publish` validates data with the type's zod schema, wraps it in a CloudEvents
@@ -68,16 +74,15 @@ export function createPublisher<const TDefs extends AnyEventDefinition>(options:
   const { log, source } = options;
   const catalog: EventCatalog<TDefs> = isCatalog(options.catalog) ? options.catalog : createCatalog(options.catalog);
   const clock = options.clock ?? Date.now;
-  const nextId = monotonicFactory();
   if (typeof source !== 'string' || source.length === 0) {
     throw new UnilogError('InvalidArgument', 'createPublisher needs a source: the name of the producing service (for example "product-service").', { argument: 'source', reason: 'empty' });
   }
 
-  function prepare(items: readonly PublishItemShape[]): EventEnvelope[] {
+  function prepare(items: readonly PublishItemShape[], prepareOptions: { readonly batch?: boolean } = {}): EventEnvelope[] {
     const envelopes: EventEnvelope[] = [];
     const issues: ValidationIssue[] = [];
     let violated: { type: string; version: number } | undefined;
-    const batch = items.length > 1;
+    const batch = prepareOptions.batch ?? items.length > 1;
     for (let index = 0; index < items.length; index++) {
       const item = items[index] as PublishItemShape;
       const at = batch ? { index } : {};
@@ -92,19 +97,23 @@ export function createPublisher<const TDefs extends AnyEventDefinition>(options:
       if (notJson) {
         throw new UnilogError('EventNotSerializable', `${def.type} data at ${formatPath(notJson.path)} cannot be stored: ${notJson.reason}.`, { ...notJson, ...at });
       }
-      const key = item.key ?? (def.key as (data: unknown) => unknown)(parsed.data);
+      const key = item.key ?? partitionKey(def, parsed.data, at);
       if (typeof key !== 'string' || key.length === 0 || key.length > maxKeyLength) {
         throw new UnilogError('InvalidPartitionKey', `The partition key of ${def.type} must be a string of 1 to ${maxKeyLength} characters, not ${typeof key === 'string' ? JSON.stringify(key) : typeof key}: check the key function of its definition.`, { type: def.type, key, ...at });
       }
-      if (item.id !== undefined && (typeof item.id !== 'string' || !eventIdPattern.test(item.id))) {
+      const optionIssues = checkOptions(item);
+      if (optionIssues.length > 0) {
         violated ??= { type: def.type, version: def.version };
-        issues.push({ ...at, path: ['id'], code: 'invalid_id', message: 'an event id is 1 to 128 characters of letters, digits and . _ : -' });
+        for (const issue of optionIssues) issues.push({ ...at, ...issue });
         continue;
       }
       const now = clock();
+      if (!Number.isFinite(now) || now < 0 || now > maxTime) {
+        throw new UnilogError('InvalidArgument', `The publisher's clock returned ${String(now)}: it must return milliseconds since 1970 before the year 10000.`, { argument: 'clock', reason: 'out of range' });
+      }
       const correlationid = item.correlationId ?? item.causedBy?.correlationid ?? item.causedBy?.id;
       const causationid = item.causationId ?? item.causedBy?.id;
-      envelopes.push({
+      const envelope: EventEnvelope = {
         specversion: '1.0',
         id: item.id ?? nextId(now),
         source,
@@ -116,7 +125,10 @@ export function createPublisher<const TDefs extends AnyEventDefinition>(options:
         ...(correlationid === undefined ? {} : { correlationid }),
         ...(causationid === undefined ? {} : { causationid }),
         data: parsed.data,
-      });
+      };
+      // Checked above: the log need not walk the data again.
+      markJsonChecked(envelope);
+      envelopes.push(envelope);
     }
     if (violated) {
       const where = batch ? ` in ${new Set(issues.map((i) => i.index)).size} event(s) of the batch` : '';
@@ -140,10 +152,33 @@ export function createPublisher<const TDefs extends AnyEventDefinition>(options:
       return result as PublishResult;
     },
     async publishBatch(items) {
-      return appendAll(prepare(items));
+      return appendAll(prepare(items, { batch: true }));
     },
     prepare,
   } satisfies Publisher<TDefs>);
+}
+
+/** Runs the definition's key function; a throwing one is reported as a bad key, with its error as the cause. */
+function partitionKey(def: AnyEventDefinition, data: unknown, at: { index?: number }): unknown {
+  try {
+    return (def.key as (data: unknown) => unknown)(data);
+  } catch (cause) {
+    throw new UnilogError('InvalidPartitionKey', `The key function of ${def.type} threw (${(cause as Error).message}): fix it so it returns a string for every valid event.`, { type: def.type, key: undefined, ...at }, { cause });
+  }
+}
+
+/** Checks the per-event options that come from outside (the CLI, the service), as validation issues. */
+function checkOptions(item: PublishItemShape): Omit<ValidationIssue, 'index'>[] {
+  const problems: Omit<ValidationIssue, 'index'>[] = [];
+  if (item.id !== undefined && (typeof item.id !== 'string' || !eventIdPattern.test(item.id))) {
+    problems.push({ path: ['id'], code: 'invalid_id', message: 'an event id is 1 to 128 characters of letters, digits and . _ : -' });
+  }
+  for (const [name, value] of [['correlationId', item.correlationId], ['causationId', item.causationId]] as const) {
+    if (value !== undefined && (typeof value !== 'string' || value.length === 0 || value.length > maxCorrelationLength)) {
+      problems.push({ path: [name], code: 'invalid_string', message: `${name} must be a string of 1 to ${maxCorrelationLength} characters` });
+    }
+  }
+  return problems;
 }
 
 /** One event to prepare, untyped: the service and CLI check input from outside with it. */

@@ -1,5 +1,6 @@
 import { UnilogError } from '../../errors.ts';
 import type { EventEnvelope } from '../../events/envelope.ts';
+import { findNonJsonValue, isJsonChecked } from '../../events/jsonValue.ts';
 
 /** The default maximum size of one serialized event: 1 MiB, the Kinesis record limit. */
 export const defaultMaxEventBytes = 1024 * 1024;
@@ -9,15 +10,23 @@ export const defaultMaxEventBytes = 1024 * 1024;
  * Throws `EventNotSerializable`, `EventTooLarge` or `InvalidArgument`, naming the event's index in the batch.
  */
 export function serializeEvents(events: readonly EventEnvelope[], maxEventBytes: number): string[] {
+  if (!Array.isArray(events)) {
+    throw new UnilogError('InvalidArgument', 'append takes an array of envelopes.', { argument: 'events', reason: 'not an array' });
+  }
   const out = new Array<string>(events.length);
   for (let index = 0; index < events.length; index++) {
-    const event = events[index] as EventEnvelope;
+    const event = events[index] as EventEnvelope | null;
     // The port is typed, but raw appends from JavaScript must still not store an event without routing fields.
-    if (typeof event !== 'object' || typeof event.id !== 'string' || typeof event.type !== 'string' || typeof event.subject !== 'string' || event.subject === '') {
+    if (typeof event !== 'object' || event === null || typeof event.id !== 'string' || typeof event.type !== 'string' || typeof event.subject !== 'string' || event.subject === '') {
       throw new UnilogError('InvalidArgument', `Event ${index} of the batch is not an envelope with string id, type and subject: publish through createPublisher, which builds envelopes.`, {
         argument: `events[${index}]`,
         reason: 'not an envelope',
       });
+    }
+    // Stored events must read back exactly as appended, so values JSON would silently change are refused.
+    const notJson = isJsonChecked(event) ? undefined : findNonJsonValue(event);
+    if (notJson) {
+      throw new UnilogError('EventNotSerializable', `Event ${index} (${event.type}) cannot be stored as JSON: ${notJson.reason} at ${notJson.path.join('.') || '(root)'}.`, { ...notJson, index });
     }
     let json: string;
     try {

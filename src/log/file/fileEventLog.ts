@@ -225,8 +225,8 @@ class FileLog implements FileEventLog {
   /** Queues the batch for the next group commit; resolves after its fdatasync. */
   async append(events: readonly EventEnvelope[]): Promise<AppendResult> {
     this.assertWritable();
-    if (events.length === 0) return { positions: [] };
     const jsons = serializeEvents(events, this.maxEventBytes);
+    if (jsons.length === 0) return { positions: [] };
     const first = this.nextPosition;
     if (first + jsons.length > maxPosition) throw new UnilogError('InvalidArgument', 'The log has reached its largest position (2^48 - 1).', { argument: 'events', reason: 'log full' });
     const { buffer, frameOffsets } = encodeBatch(jsons, first);
