@@ -1,0 +1,56 @@
+/** A bad command line: the runner prints the message and the usage, and exits 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** The options every suite gets. */
+export interface SuiteArgs {
+  /** Print one single-line JSON object to stdout instead of the table. */
+  readonly json: boolean;
+  /** `--events N`: scales the suite's sizes (each suite says how); undefined for its defaults. */
+  readonly events: number | undefined;
+  /** Arguments the runner does not know, for the suite to take or reject. */
+  readonly rest: readonly string[];
+}
+
+export interface RunnerArgs {
+  readonly suite: string | undefined;
+  readonly help: boolean;
+  readonly args: SuiteArgs;
+}
+
+/** The smallest `--events` accepted: below it the batch cases have too few batches to mean anything. */
+export const minEvents = 1000;
+
+export function parseArgs(argv: readonly string[]): RunnerArgs {
+  let suite: string | undefined;
+  let help = false;
+  let json = false;
+  let events: number | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--json') {
+      json = true;
+    } else if (arg === '--help' || arg === '-h') {
+      help = true;
+    } else if (arg === '--events' || arg.startsWith('--events=')) {
+      const value = arg === '--events' ? argv[++i] : arg.slice('--events='.length);
+      events = parseCount(value, '--events');
+    } else if (!arg.startsWith('-') && suite === undefined) {
+      suite = arg;
+    } else {
+      rest.push(arg);
+    }
+  }
+  return { suite, help, args: { json, events, rest } };
+}
+
+/** A whole number of at least {@link minEvents}; `_` and `,` may group digits (`200_000`). */
+function parseCount(value: string | undefined, flag: string): number {
+  if (value === undefined) throw new UsageError(`${flag} needs a number.`);
+  const digits = value.replace(/[_,]/g, '');
+  const n = /^\d+$/.test(digits) ? Number(digits) : NaN;
+  if (!Number.isSafeInteger(n) || n < minEvents) throw new UsageError(`${flag} must be a whole number of at least ${minEvents}, not ${JSON.stringify(value)}.`);
+  return n;
+}
