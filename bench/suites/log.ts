@@ -35,7 +35,9 @@ const warmupEvents = 5000;
 const defaultRounds = 3;
 const readChunkBytes = 1024 * 1024;
 /** Frame layout (src/log/file/frame.ts): a 16-byte header whose bytes 8..11 hold the payload length (u32 LE). */
-const frameHeaderBytes = 16;
+// The record layout of docs/architecture.md: a 12-byte header (length at byte 8), the payload, a 4-byte CRC.
+const frameHeaderBytes = 12;
+const frameTrailerBytes = 4;
 const frameLengthOffset = 8;
 
 const targets = {
@@ -270,9 +272,10 @@ function replayBaselineOnce(dir: string, expected: number): number {
         const end = kept + read;
         let at = 0;
         while (end - at >= frameHeaderBytes) {
-          const frameEnd = at + frameHeaderBytes + buffer.readUInt32LE(at + frameLengthOffset);
+          const payloadEnd = at + frameHeaderBytes + buffer.readUInt32LE(at + frameLengthOffset);
+          const frameEnd = payloadEnd + frameTrailerBytes;
           if (frameEnd > end) break;
-          last = JSON.parse(buffer.toString('utf8', at + frameHeaderBytes, frameEnd));
+          last = JSON.parse(buffer.toString('utf8', at + frameHeaderBytes, payloadEnd));
           count++;
           at = frameEnd;
         }

@@ -9,7 +9,28 @@ export interface NonJsonValue {
  * `JSON.stringify` throws on some of these and silently loses others, so events are checked before they are stored.
  */
 export function findNonJsonValue(value: unknown): NonJsonValue | undefined {
-  return visit(value, [], []);
+  // The common case, plain JSON, is settled by a walk that allocates nothing; only a failure pays for paths.
+  return isPlainJson(value, 0) ? undefined : visit(value, [], []);
+}
+
+/** Deeper than this, the fast walk gives up and the exact walk (which detects cycles) decides. */
+const fastWalkDepth = 64;
+
+function isPlainJson(value: unknown, depth: number): boolean {
+  if (typeof value === 'string' || typeof value === 'boolean' || value === null) return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (typeof value !== 'object' || depth > fastWalkDepth) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], depth + 1)) return false;
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key in value) {
+    const field = (value as Record<string, unknown>)[key];
+    if (field !== undefined && !isPlainJson(field, depth + 1)) return false;
+  }
+  return Object.getOwnPropertySymbols(value).length === 0;
 }
 
 function visit(value: unknown, path: (string | number)[], ancestors: object[]): NonJsonValue | undefined {
@@ -64,7 +85,7 @@ function visit(value: unknown, path: (string | number)[], ancestors: object[]): 
   }
 }
 
-// Envelopes the publisher built and checked; the log skips its own check for them (a WeakSet lookup, not a walk).
+// Batches of envelopes the publisher built and checked; the log skips its own check for them (a lookup, not a walk).
 const checked = new WeakSet<object>();
 
 /** Records that `value` was checked by {@link findNonJsonValue} and found to be plain JSON. */

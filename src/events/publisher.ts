@@ -1,9 +1,9 @@
-import { monotonicFactory } from 'ulid';
 import { UnilogError, type ValidationIssue } from '../errors.ts';
 import type { EventLog, Position } from '../log/eventLog.ts';
 import { createCatalog, type EventCatalog, type EventOf } from './catalog.ts';
 import type { AnyEventDefinition, EventInput } from './defineEvent.ts';
 import { eventIdPattern, type EventEnvelope } from './envelope.ts';
+import { nextEventId } from './eventId.ts';
 import { findNonJsonValue, markJsonChecked } from './jsonValue.ts';
 
 /** Options of {@link createPublisher}. */
@@ -60,8 +60,7 @@ const maxCorrelationLength = 256;
 /** The last millisecond an ISO 8601 time with a four-digit year can name (9999-12-31T23:59:59.999Z). */
 const maxTime = 253_402_300_799_999;
 
-// One factory for the whole process, so ids are monotonic across publishers, not only within one.
-const nextId = monotonicFactory();
+
 
 /**
  * Creates a publisher: `publish` validates data with the type's zod schema, wraps it in a CloudEvents
@@ -85,49 +84,54 @@ export function createPublisher<const TDefs extends AnyEventDefinition>(options:
     const batch = prepareOptions.batch ?? items.length > 1;
     for (let index = 0; index < items.length; index++) {
       const item = items[index] as PublishItemShape;
-      const at = batch ? { index } : {};
       const def: AnyEventDefinition = catalog.latest(item.type, batch ? index : undefined);
       const parsed = def.schema.safeParse(item.data);
       if (!parsed.success) {
         violated ??= { type: def.type, version: def.version };
-        for (const issue of parsed.error.issues) issues.push({ ...at, path: issue.path.map(pathSegment), code: issue.code, message: issue.message });
+        for (const issue of parsed.error.issues) issues.push({ ...where(batch, index), path: issue.path.map(pathSegment), code: issue.code, message: issue.message });
         continue;
       }
       const notJson = findNonJsonValue(parsed.data);
       if (notJson) {
-        throw new UnilogError('EventNotSerializable', `${def.type} data at ${formatPath(notJson.path)} cannot be stored: ${notJson.reason}.`, { ...notJson, ...at });
+        throw new UnilogError('EventNotSerializable', `${def.type} data at ${formatPath(notJson.path)} cannot be stored: ${notJson.reason}.`, { ...notJson, ...where(batch, index) });
       }
-      const key = item.key ?? partitionKey(def, parsed.data, at);
+      const key = item.key ?? partitionKey(def, parsed.data, where(batch, index));
       if (typeof key !== 'string' || key.length === 0 || key.length > maxKeyLength) {
-        throw new UnilogError('InvalidPartitionKey', `The partition key of ${def.type} must be a string of 1 to ${maxKeyLength} characters, not ${typeof key === 'string' ? JSON.stringify(key) : typeof key}: check the key function of its definition.`, { type: def.type, key, ...at });
+        throw new UnilogError('InvalidPartitionKey', `The partition key of ${def.type} must be a string of 1 to ${maxKeyLength} characters, not ${typeof key === 'string' ? JSON.stringify(key) : typeof key}: check the key function of its definition.`, { type: def.type, key, ...where(batch, index) });
       }
-      const optionIssues = checkOptions(item);
-      if (optionIssues.length > 0) {
-        violated ??= { type: def.type, version: def.version };
-        for (const issue of optionIssues) issues.push({ ...at, ...issue });
-        continue;
+      if (item.id !== undefined || item.correlationId !== undefined || item.causationId !== undefined) {
+        const optionIssues = checkOptions(item);
+        if (optionIssues.length > 0) {
+          violated ??= { type: def.type, version: def.version };
+          for (const issue of optionIssues) issues.push({ ...where(batch, index), ...issue });
+          continue;
+        }
       }
       const now = clock();
       if (!Number.isFinite(now) || now < 0 || now > maxTime) {
         throw new UnilogError('InvalidArgument', `The publisher's clock returned ${String(now)}: it must return milliseconds since 1970 before the year 10000.`, { argument: 'clock', reason: 'out of range' });
       }
+      const id = item.id ?? nextEventId(now);
+      const time = isoTime(now);
       const correlationid = item.correlationId ?? item.causedBy?.correlationid ?? item.causedBy?.id;
       const causationid = item.causationId ?? item.causedBy?.id;
-      const envelope: EventEnvelope = {
-        specversion: '1.0',
-        id: item.id ?? nextId(now),
-        source,
-        type: def.type,
-        time: new Date(now).toISOString(),
-        subject: key,
-        datacontenttype: 'application/json',
-        dataversion: def.version,
-        ...(correlationid === undefined ? {} : { correlationid }),
-        ...(causationid === undefined ? {} : { causationid }),
-        data: parsed.data,
-      };
-      // Checked above: the log need not walk the data again.
-      markJsonChecked(envelope);
+      // Object literals of one fixed shape are much faster than literals with conditional spreads.
+      const envelope: EventEnvelope =
+        correlationid === undefined && causationid === undefined
+          ? { specversion: '1.0', id, source, type: def.type, time, subject: key, datacontenttype: 'application/json', dataversion: def.version, data: parsed.data }
+          : {
+              specversion: '1.0',
+              id,
+              source,
+              type: def.type,
+              time,
+              subject: key,
+              datacontenttype: 'application/json',
+              dataversion: def.version,
+              ...(correlationid === undefined ? {} : { correlationid }),
+              ...(causationid === undefined ? {} : { causationid }),
+              data: parsed.data,
+            };
       envelopes.push(envelope);
     }
     if (violated) {
@@ -137,6 +141,8 @@ export function createPublisher<const TDefs extends AnyEventDefinition>(options:
         issues,
       });
     }
+    // Checked above, so the log need not walk the data again (one mark per batch: a WeakSet entry is costly).
+    markJsonChecked(envelopes);
     return envelopes;
   }
 
@@ -156,6 +162,22 @@ export function createPublisher<const TDefs extends AnyEventDefinition>(options:
     },
     prepare,
   } satisfies Publisher<TDefs>);
+}
+
+// Many events share a millisecond; formatting its ISO string once saves a Date and a toISOString per event.
+let isoMs = Number.NaN;
+let isoText = '';
+function isoTime(ms: number): string {
+  if (ms !== isoMs) {
+    isoText = new Date(ms).toISOString();
+    isoMs = ms;
+  }
+  return isoText;
+}
+
+/** The batch index to put in error details, when the events came as a batch. */
+function where(batch: boolean, index: number): { index?: number } {
+  return batch ? { index } : {};
 }
 
 /** Runs the definition's key function; a throwing one is reported as a bad key, with its error as the cause. */

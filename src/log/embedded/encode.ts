@@ -14,6 +14,7 @@ export function serializeEvents(events: readonly EventEnvelope[], maxEventBytes:
     throw new UnilogError('InvalidArgument', 'append takes an array of envelopes.', { argument: 'events', reason: 'not an array' });
   }
   const out = new Array<string>(events.length);
+  const checked = isJsonChecked(events);
   for (let index = 0; index < events.length; index++) {
     const event = events[index] as EventEnvelope | null;
     // The port is typed, but raw appends from JavaScript must still not store an event without routing fields.
@@ -24,7 +25,7 @@ export function serializeEvents(events: readonly EventEnvelope[], maxEventBytes:
       });
     }
     // Stored events must read back exactly as appended, so values JSON would silently change are refused.
-    const notJson = isJsonChecked(event) ? undefined : findNonJsonValue(event);
+    const notJson = checked ? undefined : findNonJsonValue(event);
     if (notJson) {
       throw new UnilogError('EventNotSerializable', `Event ${index} (${event.type}) cannot be stored as JSON: ${notJson.reason} at ${notJson.path.join('.') || '(root)'}.`, { ...notJson, index });
     }

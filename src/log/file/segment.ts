@@ -199,7 +199,7 @@ export async function scanFrames(
       const frameOffset = chunkStart + at;
       if (check.kind === 'ok') {
         segment.index.add(position, frameOffset);
-        const wanted = onFrame?.({ position, batchEnd: check.batchEnd, offset: frameOffset, buffer: chunk, payloadStart: check.payloadStart, payloadEnd: check.end });
+        const wanted = onFrame?.({ position, batchEnd: check.batchEnd, offset: frameOffset, buffer: chunk, payloadStart: check.payloadStart, payloadEnd: check.payloadEnd });
         at = check.end;
         position++;
         unfinishedRecords++;

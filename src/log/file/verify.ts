@@ -1,6 +1,6 @@
 import { stat, unlink } from 'node:fs/promises';
 import { UnilogError } from '../../errors.ts';
-import { checkFrame } from './frame.ts';
+import { checkFrame, frameHeaderBytes } from './frame.ts';
 import { closeFile, fdatasync, fsyncDirectory, ftruncate, openFile, readAt } from './io.ts';
 import { acquireWriterLock } from './lock.ts';
 import { findIntactFrameAfter, listSegmentBases, loadIndexFile, maxFramePayloadBytes, scanFrames, Segment, type IndexProblem } from './segment.ts';
@@ -131,12 +131,12 @@ async function walk(dir: string): Promise<Walk> {
 async function countIntactAfter(fd: number, segment: Segment, from: number, size: number): Promise<number> {
   let count = 0;
   let at = from;
-  const header = Buffer.allocUnsafe(16);
+  const header = Buffer.allocUnsafe(frameHeaderBytes);
   for (;;) {
     const found = await findIntactFrameAfter(fd, at, size);
     if (found === undefined) return count;
-    await readAt(fd, header, 16, found);
-    const check = checkFrame(header, 0, 16, maxFramePayloadBytes, undefined, false);
+    await readAt(fd, header, frameHeaderBytes, found);
+    const check = checkFrame(header, 0, frameHeaderBytes, maxFramePayloadBytes, undefined, false);
     const position = check.kind === 'short' || check.kind === 'ok' ? header.readUIntLE(2, 6) : 0;
     const scan = await scanFrames(fd, new Segment(segment.dir, segment.base), { startOffset: found, startPosition: position, until: size, verify: true });
     count += scan.nextPosition - position;
