@@ -3,7 +3,6 @@ import { promisify } from 'node:util';
 
 // The callback API, promisified: FileHandle adds an object and a promise per call, which shows on the hot path.
 const readAsync = promisify(fs.read);
-const writevAsync = promisify(fs.writev);
 
 export const openFile = promisify(fs.open);
 export const closeFile = promisify(fs.close);
@@ -22,25 +21,31 @@ export async function readAt(fd: number, buffer: Buffer, length: number, positio
   return done;
 }
 
-/** Writes every buffer at `position`, looping over short writes. */
-export async function writeAllAt(fd: number, buffers: Buffer[], position: number): Promise<void> {
-  let pending = buffers;
-  let at = position;
-  while (pending.length > 0) {
-    const { bytesWritten: written } = await writevAsync(fd, pending, at);
-    at += written;
-    let skip = written;
-    const rest: Buffer[] = [];
-    for (const buffer of pending) {
-      if (skip >= buffer.length) {
-        skip -= buffer.length;
-      } else {
-        rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
-        skip = 0;
-      }
-    }
-    pending = rest;
-  }
+/** Writes every buffer at `position`, looping over short writes; one thread-pool round trip when the write is whole. */
+export function writeAllAt(fd: number, buffers: Buffer[], position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const write = (pending: Buffer[], at: number): void => {
+      fs.writev(fd, pending, at, (error, written) => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        let skip = written;
+        const rest: Buffer[] = [];
+        for (const buffer of pending) {
+          if (skip >= buffer.length) {
+            skip -= buffer.length;
+          } else {
+            rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
+            skip = 0;
+          }
+        }
+        if (rest.length === 0) resolve();
+        else write(rest, at + written);
+      });
+    };
+    write(buffers, position);
+  });
 }
 
 /** Makes a directory's entries (created, renamed or deleted files) durable. */
