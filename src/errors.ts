@@ -35,6 +35,11 @@ export interface ErrorDetailsByCode {
   ConfigNotFound: { readonly searched: readonly string[] };
   ConfigInvalid: { readonly file: string; readonly reason: string };
   InvalidArgument: { readonly argument: string; readonly reason: string };
+  InvalidProjection: { readonly name: string; readonly reason: string };
+  HandlerRejected: { readonly reason: string };
+  DeadLetterNotFound: { readonly consumer: string; readonly position: string };
+  WaitTimedOut: { readonly consumer: string; readonly position: string; readonly processed: string; readonly timeoutMs: number };
+  ConsumerStopped: { readonly consumer: string };
 }
 
 /** Every unilog error code. */
@@ -93,6 +98,11 @@ const everyCode: Record<ErrorCode, true> = {
   ConfigNotFound: true,
   ConfigInvalid: true,
   InvalidArgument: true,
+  InvalidProjection: true,
+  HandlerRejected: true,
+  DeadLetterNotFound: true,
+  WaitTimedOut: true,
+  ConsumerStopped: true,
 };
 
 /** Every error code, for docs and exhaustive tests. */
