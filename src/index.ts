@@ -35,3 +35,34 @@ export type { VerifyReport, RepairReport } from './log/file/verify.ts';
 export { defineConfig } from './config/defineConfig.ts';
 export type { UnilogConfig, BackendConfig, FileBackendConfig, DefineConfigInput } from './config/defineConfig.ts';
 export { loadConfig } from './config/loadConfig.ts';
+
+export { defineProjection } from './views/defineProjection.ts';
+export type {
+  Projection,
+  AnyProjection,
+  ProjectionHeader,
+  ProjectionHandlers,
+  ProjectionHandler,
+  ProjectionEvent,
+  HandlerContext,
+  TableDefinition,
+  AnyTableDefinition,
+  TableTransaction,
+  TableReader,
+  ViewTransaction,
+  ViewReader,
+  RowOf,
+} from './views/defineProjection.ts';
+export type { ViewStore, ViewStorage, ViewChanges, ViewLayout, TableLayout, Checkpoint, DeadLetter, ParkedEvent, DeadLetterAudit, QueryOptions, Row } from './views/viewStore.ts';
+export { createMemoryViewStorage } from './views/memory/index.ts';
+export { openSqliteViewStorage } from './views/sqlite/index.ts';
+export type { SqliteViewStorageOptions } from './views/sqlite/index.ts';
+
+export { createConsumer } from './consumers/consumer.ts';
+export type { Consumer, ConsumerOptions, ConsumerStatus, ConsumerState, RebuildProgress, RetryResult } from './consumers/consumer.ts';
+export { defineReactor } from './consumers/defineReactor.ts';
+export type { Reactor, AnyReactor, ReactorHandler, ReactorHandlers, ReactorContext } from './consumers/defineReactor.ts';
+export { permanentError } from './consumers/retry.ts';
+export type { RetryPolicy } from './consumers/retry.ts';
+export { stopOnSignals } from './consumers/stopOnSignals.ts';
+export type { Stoppable } from './consumers/stopOnSignals.ts';

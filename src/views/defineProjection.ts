@@ -4,7 +4,7 @@ import type { EventOf } from '../events/catalog.ts';
 import type { AnyEventDefinition, EventData } from '../events/defineEvent.ts';
 import type { TypedEventEnvelope } from '../events/envelope.ts';
 import type { Position } from '../log/eventLog.ts';
-import type { Row, ViewLayout } from './viewStore.ts';
+import type { ViewLayout } from './viewStore.ts';
 
 /** One view table: its rows' zod schema, the field that is the key, and indexed fields. */
 export interface TableDefinition<TRow extends z.ZodType = z.ZodType> {
@@ -13,11 +13,21 @@ export interface TableDefinition<TRow extends z.ZodType = z.ZodType> {
   readonly indexes?: readonly (keyof z.output<TRow> & string)[];
 }
 
+/** Any table definition: the constraint tables are inferred under, before their keys are checked. */
+export interface AnyTableDefinition {
+  readonly row: z.ZodType;
+  readonly key: string;
+  readonly indexes?: readonly string[];
+}
+
+/** The tables with each key and index checked against its own row schema. */
+export type CheckedTables<T extends Record<string, AnyTableDefinition>> = { readonly [K in keyof T]: TableDefinition<T[K]['row']> };
+
 /** The row type of a table definition. */
-export type RowOf<T extends TableDefinition> = z.output<T['row']> & Row;
+export type RowOf<T extends AnyTableDefinition> = z.output<T['row']>;
 
 /** Reads and writes of one table inside a handler; writes apply with the batch's checkpoint, atomically. */
-export interface TableTransaction<TRow extends Row> {
+export interface TableTransaction<TRow> {
   get(key: string): Promise<TRow | undefined>;
   /** Rows whose indexed `field` equals `value`, this batch's writes included. */
   query(field: string, value: string | number | boolean): Promise<TRow[]>;
@@ -26,17 +36,17 @@ export interface TableTransaction<TRow extends Row> {
 }
 
 /** The tables of a view as a handler sees them. */
-export type ViewTransaction<TTables extends Record<string, TableDefinition>> = { readonly [K in keyof TTables]: TableTransaction<RowOf<TTables[K]>> };
+export type ViewTransaction<TTables extends Record<string, AnyTableDefinition>> = { readonly [K in keyof TTables]: TableTransaction<RowOf<TTables[K]>> };
 
 /** The read side of a view: what the application serves from. */
-export interface TableReader<TRow extends Row> {
+export interface TableReader<TRow> {
   get(key: string): Promise<TRow | undefined>;
   query(field: string, value: string | number | boolean, options?: { limit?: number }): Promise<TRow[]>;
   scan(options?: { after?: string; limit?: number }): Promise<TRow[]>;
 }
 
 /** The tables of a view for reading. */
-export type ViewReader<TTables extends Record<string, TableDefinition>> = { readonly [K in keyof TTables]: TableReader<RowOf<TTables[K]>> };
+export type ViewReader<TTables extends Record<string, AnyTableDefinition>> = { readonly [K in keyof TTables]: TableReader<RowOf<TTables[K]>> };
 
 /** The event a handler of type `T` receives: the envelope, typed by the catalog, upcast to the newest version. */
 export type ProjectionEvent<TDefs extends AnyEventDefinition, T extends string> = TypedEventEnvelope<T, EventData<EventOf<TDefs, T>>>;
@@ -47,31 +57,31 @@ export interface HandlerContext {
 }
 
 /** A projection handler: given the event and a view transaction, it reads and writes rows, nothing else. */
-export type ProjectionHandler<TDefs extends AnyEventDefinition, TTables extends Record<string, TableDefinition>, T extends string> = (
+export type ProjectionHandler<TDefs extends AnyEventDefinition, TTables extends Record<string, AnyTableDefinition>, T extends string> = (
   event: ProjectionEvent<TDefs, T>,
   view: ViewTransaction<TTables>,
   context: HandlerContext,
 ) => void | Promise<void>;
 
 /** Handlers by event type; only types of the catalog are allowed. */
-export type ProjectionHandlers<TDefs extends AnyEventDefinition, TTables extends Record<string, TableDefinition>> = {
+export type ProjectionHandlers<TDefs extends AnyEventDefinition, TTables extends Record<string, AnyTableDefinition>> = {
   readonly [T in TDefs['type']]?: ProjectionHandler<TDefs, TTables, T>;
 };
 
 /** The header of {@link defineProjection}. */
-export interface ProjectionHeader<TDefs extends AnyEventDefinition, TTables extends Record<string, TableDefinition>> {
+export interface ProjectionHeader<TDefs extends AnyEventDefinition, TTables extends Record<string, AnyTableDefinition>> {
   /** Unique among the application's consumers; names its view database. Letters, digits, `-` and `_`. */
   readonly name: string;
   /** Bump it when handlers change: the view is then rebuilt from the log at start. */
   readonly version: number;
   /** The event definitions the handlers take (their newest versions). */
   readonly events: readonly TDefs[];
-  readonly tables: TTables;
+  readonly tables: TTables & CheckedTables<TTables>;
   readonly description?: string;
 }
 
 /** A projection: header and handlers, frozen; does no I/O. */
-export interface Projection<TDefs extends AnyEventDefinition = AnyEventDefinition, TTables extends Record<string, TableDefinition> = Record<string, TableDefinition>> {
+export interface Projection<TDefs extends AnyEventDefinition = AnyEventDefinition, TTables extends Record<string, AnyTableDefinition> = Record<string, AnyTableDefinition>> {
   readonly kind: 'projection';
   readonly name: string;
   readonly version: number;
@@ -100,10 +110,10 @@ const namePattern = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
  *   'product.created': (event, view) => view.products.put({ id: event.data.id, category: event.data.category }),
  * });
  */
-export function defineProjection<const TDefs extends AnyEventDefinition, const TTables extends Record<string, TableDefinition>>(
+export function defineProjection<const TDefs extends AnyEventDefinition, const TTables extends Record<string, AnyTableDefinition>>(
   header: ProjectionHeader<TDefs, TTables>,
 ): { on(handlers: ProjectionHandlers<TDefs, TTables>): Projection<TDefs, TTables> } {
-  const invalid = (reason: string) => new UnilogError('InvalidProjection', `Projection ${JSON.stringify(header.name)}: ${reason}.`, { name: String(header.name), reason });
+  const invalid = (reason: string) => new UnilogError('InvalidProjection', `Projection ${JSON.stringify(header.name)}: ${reason}.`, { name: header.name, reason });
   if (typeof header.name !== 'string' || !namePattern.test(header.name)) throw invalid('the name must start with a letter and hold up to 64 letters, digits, - and _');
   if (!Number.isSafeInteger(header.version) || header.version < 1) throw invalid('the version must be a whole number from 1 up');
   const layout: Record<string, { key: string; indexes: readonly string[] }> = {};

@@ -23,3 +23,29 @@ describe('docs/errors.md', () => {
     expect(result.stdout).toBe('[["id"]]\n');
   });
 });
+
+describe('docs/projections.md', () => {
+  let project: Awaited<ReturnType<typeof tempProject>>;
+  beforeAll(async () => (project = await tempProject()));
+  afterAll(async () => project.remove());
+
+  it('has the examples this test runs', async () => {
+    expect([...(await readmeBlocks('docs/projections.md')).keys()]).toEqual(['projection-example.ts', 'reactor-example.ts']);
+  });
+
+  it('the projection example builds a SQLite view and reads it back', async () => {
+    const blocks = await readmeBlocks('docs/projections.md');
+    await project.write('projection-example.ts', blocks.get('projection-example.ts')!);
+    const result = await run(process.execPath, ['--import', 'tsx', 'projection-example.ts'], { cwd: project.dir });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('[{"id":"p-1","name":"Trail boots","category":"shoes","sold":1}]\n');
+  });
+
+  it('the reactor example runs its side effect once', async () => {
+    const blocks = await readmeBlocks('docs/projections.md');
+    await project.write('reactor-example.ts', blocks.get('reactor-example.ts')!);
+    const result = await run(process.execPath, ['--import', 'tsx', 'reactor-example.ts'], { cwd: project.dir });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('1\n');
+  });
+});

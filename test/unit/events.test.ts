@@ -505,6 +505,11 @@ describe('errors', () => {
     'ConfigNotFound',
     'ConfigInvalid',
     'InvalidArgument',
+    'InvalidProjection',
+    'HandlerRejected',
+    'DeadLetterNotFound',
+    'WaitTimedOut',
+    'ConsumerStopped',
   ];
 
   it('lists every code once in errorCodes', () => {
