@@ -557,8 +557,23 @@ class ConsumerRuntime {
     return view;
   }
 
+  /** The checkpoint of the copy that serves reads, for a consumer that is not running; undefined before the first. */
+  private async storedPosition(): Promise<number | undefined> {
+    const { storage } = this.options;
+    const copy = await storage.current(this.name);
+    if (copy === undefined) return undefined;
+    const store = await storage.open(this.name, copy, this.layout);
+    try {
+      const checkpoint = await store.checkpoint();
+      return checkpoint === undefined ? undefined : Number(checkpoint.position);
+    } finally {
+      await store.close();
+    }
+  }
+
   async status(): Promise<ConsumerStatus> {
     const { log } = this.options;
+    if (this.store === undefined) this.position = (await this.storedPosition()) ?? this.position;
     const head = Number(await log.head());
     const lagEvents = Math.max(0, head - this.position);
     let lagMs = 0;

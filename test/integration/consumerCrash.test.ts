@@ -79,3 +79,37 @@ describe('crash: SIGKILL a projection consumer while events keep arriving', () =
     await carts.stop();
   }, 240_000);
 });
+
+describe('graceful stop on SIGTERM', () => {
+  it('finishes the batch in hand, commits it and exits 0; the view matches its checkpoint exactly', async () => {
+    const { dir, remove } = await tempDir('unilog-consumer-term-');
+    const log = await openFileEventLog({ dir: path.join(dir, 'log') });
+    try {
+      const publisher = createPublisher({ log, catalog: [ItemAdded, ItemRemoved], source: 'cart-service' });
+      for (let i = 0; i < 3000; i += 100) {
+        await publisher.publishBatch(Array.from({ length: 100 }, (_, j) => ({ type: 'cart.item-added' as const, data: { cartId: `c${(i + j) % 7}`, productId: 'p', quantity: 1 } })));
+      }
+      const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir, 'drain'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      for await (const line of createInterface({ input: child.stdout })) {
+        if (line.startsWith('at ') && line !== 'at 0') {
+          child.kill('SIGTERM');
+          break;
+        }
+      }
+      expect(await exited).toBe(0);
+      // The stopped consumer's view holds exactly the events before its checkpoint: no half batch.
+      const carts = createConsumer(cartProjection(), { log, storage: openSqliteViewStorage({ dir: path.join(dir, 'views') }) });
+      const checkpoint = Number((await carts.status()).position);
+      expect(checkpoint).toBeGreaterThan(0);
+      const storage = openSqliteViewStorage({ dir: path.join(dir, 'views') });
+      const store = await storage.open('carts', (await storage.current('carts'))!, cartProjection().layout);
+      const rows = new Map((await store.scan('carts', { limit: 100 })).map((row) => [row['cartId'], row]));
+      await store.close();
+      expect(rows).toEqual(foldCarts((await log.read({ from: '0', limit: checkpoint })).events.map((e) => e.event)));
+    } finally {
+      await log.close();
+      await remove();
+    }
+  }, 60_000);
+});
