@@ -90,7 +90,7 @@ describe('graceful stop on SIGTERM', () => {
         await publisher.publishBatch(Array.from({ length: 100 }, (_, j) => ({ type: 'cart.item-added' as const, data: { cartId: `c${(i + j) % 7}`, productId: 'p', quantity: 1 } })));
       }
       const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir, 'drain'], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code); }));
       for await (const line of createInterface({ input: child.stdout })) {
         if (line.startsWith('at ') && line !== 'at 0') {
           child.kill('SIGTERM');
