@@ -1,36 +1,54 @@
 import { UnilogError } from '../errors.ts';
 import type { Row, ViewLayout, ViewStore } from '../views/viewStore.ts';
+import { deepFreeze, type RowCache } from './rowCache.ts';
 
 /** A row write pending in a batch: the row, or null for a delete. */
 type Pending = Map<string, Row | null>;
 
 /**
  * The writes of one batch, layered over the store: handlers read their own and earlier events' writes.
- * Each event writes into its own layer first, merged into the batch only when its handler succeeds, so a
- * failed or retried handler leaves nothing behind.
+ * An event's writes go straight into the batch, with an undo record each, so that a failed or retried handler
+ * leaves nothing behind (`rollbackEvent`) and a successful one costs no merge (`commitEvent`).
  */
 export class BatchTransaction {
   private readonly batch = new Map<string, Pending>();
-  private event = new Map<string, Pending>();
+  // The current event's undo records, as parallel arrays: the table's rows, the key, and what was there before.
+  private readonly undoRows: Pending[] = [];
+  private readonly undoKeys: string[] = [];
+  private readonly undoPrevious: (Row | null | undefined)[] = [];
 
   constructor(
     private readonly store: ViewStore,
     private readonly layout: ViewLayout,
+    private readonly cache: RowCache,
   ) {}
 
-  /** Starts a new event's layer, dropping an unfinished one. */
+  /** Starts a new event: its writes can be undone until `commitEvent`. */
   beginEvent(): void {
-    this.event = new Map();
+    this.undoRows.length = 0;
+    this.undoKeys.length = 0;
+    this.undoPrevious.length = 0;
   }
 
   /** Keeps the current event's writes. */
   commitEvent(): void {
-    for (const [table, rows] of this.event) {
-      let target = this.batch.get(table);
-      if (!target) this.batch.set(table, (target = new Map<string, Row | null>()));
-      for (const [key, row] of rows) target.set(key, row);
+    this.beginEvent();
+  }
+
+  /** Undoes the current event's writes, newest first. */
+  rollbackEvent(): void {
+    for (let i = this.undoRows.length - 1; i >= 0; i--) {
+      const rows = this.undoRows[i] as Pending;
+      const previous = this.undoPrevious[i];
+      if (previous === undefined) rows.delete(this.undoKeys[i] as string);
+      else rows.set(this.undoKeys[i] as string, previous);
     }
-    this.event = new Map();
+    this.beginEvent();
+  }
+
+  /** After the batch committed: its rows are what the store now holds. */
+  committed(): void {
+    for (const [table, rows] of this.batch) for (const [key, row] of rows) this.cache.set(table, key, row);
   }
 
   /** The batch's row changes, for `ViewStore.commit`. */
@@ -48,8 +66,6 @@ export class BatchTransaction {
   }
 
   private pending(table: string, key: string): Row | null | undefined {
-    const own = this.event.get(table)?.get(key);
-    if (own !== undefined) return own;
     return this.batch.get(table)?.get(key);
   }
 
@@ -57,15 +73,22 @@ export class BatchTransaction {
     const layout = this.layout[table];
     if (!layout) throw new UnilogError('InvalidArgument', `No table ${table} in this view.`, { argument: 'table', reason: 'unknown table' });
     const write = (key: string, row: Row | null) => {
-      let rows = this.event.get(table);
-      if (!rows) this.event.set(table, (rows = new Map<string, Row | null>()));
+      let rows = this.batch.get(table);
+      if (!rows) this.batch.set(table, (rows = new Map<string, Row | null>()));
+      this.undoRows.push(rows);
+      this.undoKeys.push(key);
+      this.undoPrevious.push(rows.get(key));
       rows.set(key, row);
     };
     return {
       get: async (key: string): Promise<Row | undefined> => {
         const pending = this.pending(table, key);
         if (pending !== undefined) return pending ?? undefined;
-        return this.store.get(table, key);
+        const cached = this.cache.get(table, key);
+        if (cached !== undefined) return cached ?? undefined;
+        const stored = await this.store.get(table, key);
+        this.cache.set(table, key, stored ?? null);
+        return stored;
       },
       query: async (field: string, value: string | number | boolean): Promise<Row[]> => {
         const stored = await this.store.query(table, { index: field, value, limit: Number.MAX_SAFE_INTEGER });
@@ -75,11 +98,9 @@ export class BatchTransaction {
           const key = String(row[layout.key]);
           if (this.pending(table, key) === undefined) result.set(key, row);
         }
-        for (const layer of [this.batch.get(table), this.event.get(table)]) {
-          for (const [key, row] of layer ?? []) {
-            if (row && row[field] === value) result.set(key, row);
-            else result.delete(key);
-          }
+        for (const [key, row] of this.batch.get(table) ?? []) {
+          if (row && row[field] === value) result.set(key, row);
+          else result.delete(key);
         }
         return [...result.values()];
       },
@@ -88,8 +109,9 @@ export class BatchTransaction {
         if (typeof key !== 'string' && typeof key !== 'number') {
           throw new UnilogError('InvalidArgument', `A ${table} row needs its key field ${layout.key} as a string or number.`, { argument: `${table}.${layout.key}`, reason: 'missing key' });
         }
-        // Not copied here: the store copies rows as it commits them, and one copy per write is enough.
-        write(String(key), row);
+        // Frozen, not copied: a handler that changed the row after writing it, or after a failed try, would make the
+        // view depend on more than the events. Build a new row instead (`{ ...row, field }`).
+        write(String(key), deepFreeze(row));
       },
       delete: (key: string): void => {
         write(key, null);

@@ -8,6 +8,7 @@ import type { EventLog, Position, StoredEvent, Subscription } from '../log/event
 import type { AnyProjection, AnyTableDefinition, Projection, ViewReader } from '../views/defineProjection.ts';
 import type { DeadLetter, DeadLetterAudit, ParkedEvent, Row, ViewChanges, ViewLayout, ViewStorage, ViewStore } from '../views/viewStore.ts';
 import { BatchTransaction } from './batchTransaction.ts';
+import { RowCache } from './rowCache.ts';
 import type { AnyReactor } from './defineReactor.ts';
 import { backoffMs, defaultIsRetryable, type RetryPolicy } from './retry.ts';
 
@@ -56,7 +57,7 @@ export interface ConsumerOptions {
   readonly storage: ViewStorage;
   /** Events per commit while live. @default 500 (projections), 1 (reactors: a crash repeats at most one side effect) */
   readonly batchSize?: number;
-  /** Events per commit while rebuilding. @default 2000 */
+  /** Events per commit while rebuilding. @default 10000 */
   readonly rebuildBatchSize?: number;
   readonly retry?: RetryPolicy;
   /** How a failing view store commit is retried before the consumer fails. @default { attempts: 5, initialDelayMs: 20 } */
@@ -98,6 +99,7 @@ export interface Consumer<TTables extends Record<string, AnyTableDefinition> = R
 type Handler = (event: EventEnvelope, second: unknown, third?: unknown) => void | Promise<void>;
 
 const queueBatches = 4;
+const applied = { ok: true } as const;
 
 /**
  * Creates a consumer for a projection or a reactor. Every batch's view changes, dead letters and checkpoint are
@@ -136,6 +138,8 @@ class ConsumerRuntime {
   private copy = '';
   private position = 0;
   private parkedKeys = new Set<string>();
+  /** Rows of the current copy, which this consumer alone writes. */
+  private cache = new RowCache();
   private queue: StoredEvent[] = [];
   private subscription: Subscription | undefined;
   private wakeProcessor: (() => void) | undefined;
@@ -157,7 +161,7 @@ class ConsumerRuntime {
     this.handlers = definition.handlers as Record<string, Handler | undefined>;
     this.catalog = options.catalog ?? createCatalog(definition.events as readonly AnyEventDefinition[]);
     this.batchSize = options.batchSize ?? (this.kind === 'reactor' ? 1 : 500);
-    this.rebuildBatchSize = options.rebuildBatchSize ?? 2000;
+    this.rebuildBatchSize = options.rebuildBatchSize ?? 10_000;
     this.retry = { attempts: 3, ...options.retry };
     this.isRetryable = options.retry?.isRetryable ?? defaultIsRetryable;
     this.view = this.reader();
@@ -208,6 +212,7 @@ class ConsumerRuntime {
       this.store = await storage.open(this.name, copy, this.layout);
     }
     this.copy = copy;
+    this.cache = new RowCache();
     const checkpoint = await this.store.checkpoint();
     this.position = Number(checkpoint?.position ?? '0');
     this.parkedKeys = await parkedSubjects(this.store);
@@ -292,7 +297,7 @@ class ConsumerRuntime {
       const batch = this.queue.splice(0, this.batchSize);
       if (this.queue.length < this.batchSize * queueBatches) this.releaseRoom();
       try {
-        this.position = await this.processBatch(this.store as ViewStore, batch, this.parkedKeys);
+        this.position = await this.processBatch(this.store as ViewStore, this.cache, batch, this.parkedKeys);
       } catch (error) {
         this.fail(error);
         throw error;
@@ -339,8 +344,8 @@ class ConsumerRuntime {
   }
 
   /** Applies one batch to `store` and commits it with the checkpoint after its last event; returns that position. */
-  private async processBatch(store: ViewStore, events: readonly StoredEvent[], parked: Set<string>): Promise<number> {
-    const tx = new BatchTransaction(store, this.layout);
+  private async processBatch(store: ViewStore, cache: RowCache, events: readonly StoredEvent[], parked: Set<string>): Promise<number> {
+    const tx = new BatchTransaction(store, this.layout, cache);
     const view = tx.view();
     const deadLetters: DeadLetter[] = [];
     const parkedEvents: ParkedEvent[] = [];
@@ -365,6 +370,7 @@ class ConsumerRuntime {
     }
     const next = Number((events[events.length - 1] as StoredEvent).position) + 1;
     await this.commit(store, { rows: tx.changes(), deadLetters: { add: deadLetters }, parked: { add: parkedEvents }, audit }, next);
+    tx.committed();
     return next;
   }
 
@@ -373,11 +379,13 @@ class ConsumerRuntime {
     for (let attempt = 1; ; attempt++) {
       tx.beginEvent();
       try {
-        if (this.kind === 'reactor') await handler(event, { idempotencyKey: event.id, position });
-        else await handler(event, view, { position });
+        // Awaited only when the handler returned a promise: most projection handlers are synchronous writes.
+        const result = this.kind === 'reactor' ? handler(event, { idempotencyKey: event.id, position }) : handler(event, view, { position });
+        if (result instanceof Promise) await result;
         tx.commitEvent();
-        return { ok: true };
+        return applied;
       } catch (error) {
+        tx.rollbackEvent();
         if (!this.isRetryable(error) || attempt >= this.retry.attempts || this.stopping) return { ok: false, error, attempts: attempt };
         await sleep(backoffMs(attempt, this.retry));
       }
@@ -413,7 +421,7 @@ class ConsumerRuntime {
     const letter = (await store.deadLetters()).find((d) => d.position === position);
     if (!letter) throw new UnilogError('DeadLetterNotFound', `Consumer ${this.name} has no dead letter at position ${position}: list them with deadLetters.list().`, { consumer: this.name, position });
     const checkpoint = await store.checkpoint();
-    const tx = new BatchTransaction(store, this.layout);
+    const tx = new BatchTransaction(store, this.layout, this.cache);
     const view = tx.view();
     const at = new Date().toISOString();
     const audit: DeadLetterAudit[] = [];
@@ -454,6 +462,7 @@ class ConsumerRuntime {
       { rows: tx.changes(), deadLetters: { remove: [position], add: newLetters }, parked: { remove: removeParked }, audit },
       checkpoint ?? { position: String(this.position), version: this.version },
     );
+    tx.committed();
     if (!stillParked) this.parkedKeys.delete(letter.event.subject);
     return { applied: !drop, released };
   }
@@ -477,6 +486,7 @@ class ConsumerRuntime {
     const copy = this.newCopyName();
     const fresh = await storage.open(this.name, copy, this.layout);
     const parked = new Set<string>();
+    const cache = new RowCache();
     const total = Number(await log.head());
     const previousState = this.state;
     if (this.state === 'running' || this.state === 'starting') this.state = 'rebuilding';
@@ -492,7 +502,7 @@ class ConsumerRuntime {
       for (;;) {
         const page = await log.read({ from: String(position), limit: this.rebuildBatchSize });
         if (page.events.length === 0) return;
-        position = await this.processBatch(fresh, page.events, parked);
+        position = await this.processBatch(fresh, cache, page.events, parked);
         report();
       }
     };
@@ -510,6 +520,7 @@ class ConsumerRuntime {
         this.store = serving ? fresh : undefined;
         this.copy = copy;
         this.parkedKeys = parked;
+        this.cache = cache;
         this.position = position;
         if (live) this.follow();
         this.resolveWaiters();

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import {
   createConsumer,
   createMemoryEventLog,
   createMemoryViewStorage,
   createPublisher,
+  defineProjection,
   defineReactor,
   isUnilogError,
   permanentError,
@@ -157,6 +159,33 @@ describe('poison events', () => {
     expect(calls).toBe(1);
     expect((await carts.deadLetters.list())[0]).toMatchObject({ attempts: 1, error: { code: 'HandlerRejected', message: 'this cart is closed' } });
     await carts.stop();
+  });
+});
+
+describe('handler writes on failure', () => {
+  it('are undone: a retried handler applies once, a poisoned one leaves nothing', async () => {
+    const { log, storage, publish } = setup();
+    const tries = new Map<string, number>();
+    const projection = defineProjection({ name: 'flaky', version: 1, events: [ItemAdded], tables: { counts: { row: z.object({ id: z.string(), n: z.number() }), key: 'id' } } }).on({
+      'cart.item-added': async (event, view) => {
+        const row = await view.counts.get(event.data.cartId);
+        view.counts.put({ id: event.data.cartId, n: (row?.n ?? 0) + 1 });
+        view.counts.put({ id: `${event.data.cartId}-side`, n: 1 });
+        const tried = (tries.get(event.id) ?? 0) + 1;
+        tries.set(event.id, tried);
+        // Fails after writing: once for 'flaky' (then succeeds), always for 'doomed'.
+        if ((event.data.productId === 'flaky' && tried === 1) || event.data.productId === 'doomed') throw new Error('after writing');
+      },
+    });
+    const consumer = createConsumer(projection, { log, storage, retry: { attempts: 3, initialDelayMs: 1 }, onPoison: 'skip' });
+    await consumer.start();
+    await publish.publishBatch([add('a', 'ok'), add('a', 'flaky'), add('b', 'doomed'), add('a', 'ok')]);
+    await consumer.waitFor('3');
+    expect(await consumer.view.counts.get('a')).toEqual({ id: 'a', n: 3 });
+    expect(await consumer.view.counts.get('b')).toBeUndefined();
+    expect(await consumer.view.counts.get('b-side')).toBeUndefined();
+    expect((await consumer.deadLetters.list()).map((d) => d.position)).toEqual(['2']);
+    await consumer.stop();
   });
 });
 
