@@ -25,6 +25,7 @@ export class BatchTransaction {
 
   /** Starts a new event: its writes can be undone until `commitEvent`. */
   beginEvent(): void {
+    if (this.undoRows.length === 0) return;
     this.undoRows.length = 0;
     this.undoKeys.length = 0;
     this.undoPrevious.length = 0;
@@ -72,9 +73,10 @@ export class BatchTransaction {
   private table(table: string) {
     const layout = this.layout[table];
     if (!layout) throw new UnilogError('InvalidArgument', `No table ${table} in this view.`, { argument: 'table', reason: 'unknown table' });
+    // The table's pending rows, made up front: every get and put of the batch looks here first.
+    const rows = new Map<string, Row | null>();
+    this.batch.set(table, rows);
     const write = (key: string, row: Row | null) => {
-      let rows = this.batch.get(table);
-      if (!rows) this.batch.set(table, (rows = new Map<string, Row | null>()));
       this.undoRows.push(rows);
       this.undoKeys.push(key);
       this.undoPrevious.push(rows.get(key));
@@ -82,7 +84,7 @@ export class BatchTransaction {
     };
     return {
       get: async (key: string): Promise<Row | undefined> => {
-        const pending = this.pending(table, key);
+        const pending = rows.get(key);
         if (pending !== undefined) return pending ?? undefined;
         const cached = this.cache.get(table, key);
         if (cached !== undefined) return cached ?? undefined;

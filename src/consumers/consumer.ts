@@ -98,6 +98,14 @@ export interface Consumer<TTables extends Record<string, AnyTableDefinition> = R
 
 type Handler = (event: EventEnvelope, second: unknown, third?: unknown) => void | Promise<void>;
 
+interface PendingBatch {
+  readonly tx: BatchTransaction;
+  readonly view: Record<string, unknown>;
+  readonly deadLetters: DeadLetter[];
+  readonly parkedEvents: ParkedEvent[];
+  readonly audit: DeadLetterAudit[];
+}
+
 const queueBatches = 4;
 const applied = { ok: true } as const;
 
@@ -345,11 +353,20 @@ class ConsumerRuntime {
 
   /** Applies one batch to `store` and commits it with the checkpoint after its last event; returns that position. */
   private async processBatch(store: ViewStore, cache: RowCache, events: readonly StoredEvent[], parked: Set<string>): Promise<number> {
+    const batch = this.openBatch(store, cache);
+    await this.applyEvents(batch, events, parked);
+    return this.commitBatch(store, batch, Number((events[events.length - 1] as StoredEvent).position) + 1);
+  }
+
+  /** A batch in the making: its transaction and the dead letters, parked events and audit records it collects. */
+  private openBatch(store: ViewStore, cache: RowCache): PendingBatch {
     const tx = new BatchTransaction(store, this.layout, cache);
-    const view = tx.view();
-    const deadLetters: DeadLetter[] = [];
-    const parkedEvents: ParkedEvent[] = [];
-    const audit: DeadLetterAudit[] = [];
+    return { tx, view: tx.view(), deadLetters: [], parkedEvents: [], audit: [] };
+  }
+
+  /** Applies events to a batch, in order, without committing. */
+  private async applyEvents(batch: PendingBatch, events: readonly StoredEvent[], parked: Set<string>): Promise<void> {
+    const { tx, view, deadLetters, parkedEvents, audit } = batch;
     for (const stored of events) {
       let event: EventEnvelope;
       try {
@@ -368,7 +385,11 @@ class ConsumerRuntime {
       const outcome = await this.apply(handler, event, stored.position, tx, view);
       if (!outcome.ok) this.poison(stored.position, event, outcome.error, outcome.attempts, parked, deadLetters, audit);
     }
-    const next = Number((events[events.length - 1] as StoredEvent).position) + 1;
+  }
+
+  /** Commits a batch with the checkpoint `next`; returns `next`. */
+  private async commitBatch(store: ViewStore, batch: PendingBatch, next: number): Promise<number> {
+    const { tx, deadLetters, parkedEvents, audit } = batch;
     await this.commit(store, { rows: tx.changes(), deadLetters: { add: deadLetters }, parked: { add: parkedEvents }, audit }, next);
     tx.committed();
     return next;
@@ -498,12 +519,30 @@ class ConsumerRuntime {
       const rate = seconds > 0 ? position / seconds : 0;
       onProgress?.({ consumer: this.name, done: position, total, eventsPerSecond: Math.round(rate), etaSeconds: rate > 0 ? Math.max(0, (total - position) / rate) : 0 });
     };
+    // Pages are read small and committed large: a big commit is cheap per event, but holding a big page of parsed
+    // events until it commits makes them survive into the old generation, which costs far more in garbage collection.
     const catchUp = async () => {
+      let batch = this.openBatch(fresh, cache);
+      let applied = 0;
+      let next = position;
+      const pageSize = Math.min(1000, this.rebuildBatchSize);
+      // The next page is read while this one is applied, so the disk and the handlers work at the same time.
+      let reading = log.read({ from: String(position), limit: pageSize });
       for (;;) {
-        const page = await log.read({ from: String(position), limit: this.rebuildBatchSize });
+        const page = await reading;
+        if (page.events.length > 0) {
+          reading = log.read({ from: page.next, limit: pageSize });
+          await this.applyEvents(batch, page.events, parked);
+          applied += page.events.length;
+          next = Number(page.next);
+        }
+        if (applied > 0 && (applied >= this.rebuildBatchSize || page.events.length === 0)) {
+          position = await this.commitBatch(fresh, batch, next);
+          batch = this.openBatch(fresh, cache);
+          applied = 0;
+          report();
+        }
         if (page.events.length === 0) return;
-        position = await this.processBatch(fresh, cache, page.events, parked);
-        report();
       }
     };
     try {
