@@ -28,9 +28,10 @@ export type RowOf<T extends AnyTableDefinition> = z.output<T['row']>;
 
 /** Reads and writes of one table inside a handler; writes apply with the batch's checkpoint, atomically. */
 export interface TableTransaction<TRow> {
-  get(key: string): Promise<TRow | undefined>;
+  /** The row of `key`: frozen, so build a new row to change it (`{ ...row, field }`). */
+  get(key: string): Promise<Readonly<TRow> | undefined>;
   /** Rows whose indexed `field` equals `value`, this batch's writes included. */
-  query(field: string, value: string | number | boolean): Promise<TRow[]>;
+  query(field: string, value: string | number | boolean): Promise<Readonly<TRow>[]>;
   put(row: TRow): void;
   delete(key: string): void;
 }
@@ -40,9 +41,9 @@ export type ViewTransaction<TTables extends Record<string, AnyTableDefinition>> 
 
 /** The read side of a view: what the application serves from. */
 export interface TableReader<TRow> {
-  get(key: string): Promise<TRow | undefined>;
-  query(field: string, value: string | number | boolean, options?: { limit?: number }): Promise<TRow[]>;
-  scan(options?: { after?: string; limit?: number }): Promise<TRow[]>;
+  get(key: string): Promise<Readonly<TRow> | undefined>;
+  query(field: string, value: string | number | boolean, options?: { limit?: number }): Promise<Readonly<TRow>[]>;
+  scan(options?: { after?: string; limit?: number }): Promise<Readonly<TRow>[]>;
 }
 
 /** The tables of a view for reading. */

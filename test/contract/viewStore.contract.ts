@@ -326,10 +326,18 @@ export function describeViewStoreContract(name: string, options: { create: () =>
       expect(await store.get('products', 'p1')).toEqual({ id: 'p1', category: 'tools', tags: ['a'], dims: { w: 1 } });
       expect(ids(await store.query('products', { index: 'category', value: 'tools' }))).toEqual(['p1']);
       expect(await store.query('products', { index: 'category', value: 'food' })).toEqual([]);
+      // A returned row is a copy (changing it is harmless) or frozen (changing it throws a TypeError).
+      const mutate = (change: () => void) => {
+        try {
+          change();
+        } catch (error) {
+          expect(error).toBeInstanceOf(TypeError);
+        }
+      };
       const got = (await store.get('products', 'p1')) as { tags: string[] };
-      got.tags.push('c');
+      mutate(() => got.tags.push('c'));
       const [scanned] = (await store.scan('products')) as { dims: { w: number } }[];
-      scanned!.dims.w = 3;
+      mutate(() => (scanned!.dims.w = 3));
       expect(await store.get('products', 'p1')).toEqual({ id: 'p1', category: 'tools', tags: ['a'], dims: { w: 1 } });
       expect((await store.deadLetters())[0]?.error.message).toBe('failed at 5');
     });

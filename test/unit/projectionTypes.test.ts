@@ -12,7 +12,11 @@ describe('projection types', () => {
         expectTypeOf(event.type).toEqualTypeOf<'cart.item-added'>();
         expectTypeOf(event.data).toEqualTypeOf<{ cartId: string; productId: string; quantity: number }>();
         const cart = await view.carts.get(event.data.cartId);
-        expectTypeOf(cart).toEqualTypeOf<{ cartId: string; items: number } | undefined>();
+        expectTypeOf(cart).toEqualTypeOf<Readonly<{ cartId: string; items: number }> | undefined>();
+        if (cart) {
+          // @ts-expect-error: rows read from a view are frozen; build a new one
+          cart.items = 2;
+        }
         view.carts.put({ cartId: event.data.cartId, items: (cart?.items ?? 0) + event.data.quantity });
         // @ts-expect-error: rows follow the table's schema
         view.carts.put({ cartId: event.data.cartId, items: 'many' });
