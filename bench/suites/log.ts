@@ -34,7 +34,6 @@ const warmupEvents = 5000;
 /** Each case runs this many times, the cases interleaved; the fastest run of each counts. */
 const defaultRounds = 3;
 const readChunkBytes = 1024 * 1024;
-/** Frame layout (src/log/file/frame.ts): a 16-byte header whose bytes 8..11 hold the payload length (u32 LE). */
 // The record layout of docs/architecture.md: a 12-byte header (length at byte 8), the payload, a 4-byte CRC.
 const frameHeaderBytes = 12;
 const frameTrailerBytes = 4;

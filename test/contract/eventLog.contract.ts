@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect } from 'vitest';
+import { contractCase, type SkippedCases } from './skip.ts';
 import { isUnilogError, type EventLog, type StoredEvent } from '../../src/index.ts';
 import { envelope, envelopes } from '../support/events.ts';
 
@@ -8,21 +9,9 @@ export interface EventLogFixture {
   readonly dispose: () => Promise<void>;
 }
 
-/** Cases an adapter cannot run, each group with the reason. */
-export interface SkippedCases {
-  readonly reason: string;
-  readonly tests: readonly string[];
-}
-
 /** The EventLog contract: every adapter runs these cases. */
 export function describeEventLogContract(name: string, options: { create: () => Promise<EventLogFixture>; skip?: readonly SkippedCases[] }): void {
-  const skipReason = (test: string) => options.skip?.find((s) => s.tests.includes(test))?.reason;
-  const test = (title: string, body: () => Promise<void>) => {
-    const reason = skipReason(title);
-    // A skipped case names its reason in the report.
-    if (reason) it.skip(`${title} (skipped: ${reason})`, body);
-    else it(title, body);
-  };
+  const test = contractCase(options.skip);
 
   describe(`EventLog contract: ${name}`, () => {
     let fixture: EventLogFixture;

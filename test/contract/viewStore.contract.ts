@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect } from 'vitest';
+import { contractCase, type SkippedCases } from './skip.ts';
 import { isUnilogError } from '../../src/errors.ts';
 import type { Checkpoint, DeadLetter, ParkedEvent, Row, ViewChanges, ViewLayout, ViewStorage, ViewStore } from '../../src/views/viewStore.ts';
 import { envelope } from '../support/events.ts';
@@ -9,12 +10,6 @@ export interface ViewStorageFixture {
   /** A new storage over the same data, as after a restart; adapters that keep nothing leave it out and skip the case. */
   readonly reopen?: () => Promise<ViewStorage>;
   readonly dispose: () => Promise<void>;
-}
-
-/** Cases an adapter cannot run, each group with the reason. */
-export interface SkippedCases {
-  readonly reason: string;
-  readonly tests: readonly string[];
 }
 
 const layout: ViewLayout = {
@@ -44,13 +39,7 @@ const rejectsWith = async (promise: Promise<unknown>, reason?: string) => {
 
 /** The ViewStore and ViewStorage contract: every adapter runs these cases. */
 export function describeViewStoreContract(name: string, options: { create: () => Promise<ViewStorageFixture>; skip?: readonly SkippedCases[] }): void {
-  const skipReason = (test: string) => options.skip?.find((s) => s.tests.includes(test))?.reason;
-  const test = (title: string, body: () => Promise<void>) => {
-    const reason = skipReason(title);
-    // A skipped case names its reason in the report.
-    if (reason) it.skip(`${title} (skipped: ${reason})`, body);
-    else it(title, body);
-  };
+  const test = contractCase(options.skip);
 
   describe(`ViewStore contract: ${name}`, () => {
     let fixture: ViewStorageFixture;
