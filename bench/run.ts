@@ -26,8 +26,9 @@ function usage(suites: readonly string[]): string {
     '',
     `suites: ${suites.join(', ')}`,
     '  --json       print one single-line JSON object to stdout (progress still goes to stderr)',
-    '  --events N   scale the suite (log: N events per write case, 5×N replayed; default 200000)',
-    '  --rounds N   log: run every case N times, interleaved, and keep the fastest (default 3)',
+    '  --events N   scale the suite (log: N events per write case, 5×N replayed, default 200000; views: N events, default 1000000)',
+    '  --rounds N   log, views: run every case N times, interleaved, and keep the fastest (default 3)',
+    '  --seconds S  views: how long the latency phase publishes (default 30)',
   ].join('\n');
 }
 

@@ -54,3 +54,28 @@ function parseCount(value: string | undefined, flag: string): number {
   if (!Number.isSafeInteger(n) || n < minEvents) throw new UsageError(`${flag} must be a whole number of at least ${minEvents}, not ${JSON.stringify(value)}.`);
   return n;
 }
+
+/** A suite's own whole-number flag: its name, default and allowed range. */
+export interface NumberFlag {
+  readonly name: string;
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/** Parses a suite's own flags (`--name N` or `--name=N`), each a whole number in its range; anything else is a usage error. */
+export function parseNumberFlags<const F extends readonly NumberFlag[]>(suite: string, rest: readonly string[], flags: F): { [K in F[number]['name']]: number } {
+  const values: Record<string, number> = Object.fromEntries(flags.map((flag) => [flag.name, flag.default]));
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i] as string;
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    const flag = match ? flags.find((f) => f.name === match[1]) : undefined;
+    if (!match || !flag) throw new UsageError(`The ${suite} suite takes no argument ${JSON.stringify(arg)}.`);
+    const value = match[2] ?? rest[++i];
+    if (value === undefined) throw new UsageError(`--${flag.name} needs a number.`);
+    const n = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (!(n >= flag.min && n <= flag.max)) throw new UsageError(`--${flag.name} must be a whole number from ${flag.min} to ${flag.max}, not ${JSON.stringify(value)}.`);
+    values[flag.name] = n;
+  }
+  return values as { [K in F[number]['name']]: number };
+}

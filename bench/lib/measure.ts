@@ -41,3 +41,9 @@ export async function measureRounds(cases: readonly BenchCase[], rounds: number)
 export function secondsSince(start: number): number {
   return (performance.now() - start) / 1000;
 }
+
+/** `value` rounded to `places` decimals, for tables and JSON. */
+export function round(value: number, places: number): number {
+  const scale = 10 ** places;
+  return Math.round(value * scale) / scale;
+}

@@ -12,9 +12,9 @@
 import { closeSync, fdatasyncSync, openSync, readdirSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { createPublisher, openFileEventLog, type EventEnvelope, type FileEventLog } from '../../src/index.ts';
-import { UsageError, type SuiteArgs } from '../lib/args.ts';
+import { parseNumberFlags, type SuiteArgs } from '../lib/args.ts';
 import { benchSource, chunk, createDataGenerator, createEnvelopeFactory, generateEvents, OrderPlaced, type OrderData } from '../lib/events.ts';
-import { measureRounds, secondsSince, type Measurement } from '../lib/measure.ts';
+import { measureRounds, round, secondsSince, type Measurement } from '../lib/measure.ts';
 import { collectGarbage, RssSampler } from '../lib/memory.ts';
 import { progress } from '../lib/progress.ts';
 import type { SuiteReport } from '../lib/suite.ts';
@@ -48,7 +48,7 @@ const targets = {
 } as const;
 
 export async function run(args: SuiteArgs): Promise<SuiteReport> {
-  const rounds = parseRounds(args.rest);
+  const rounds = parseNumberFlags('log', args.rest, [{ name: 'rounds', default: defaultRounds, min: 1, max: 10 }]).rounds;
   const writeEvents = args.events ?? defaultWriteEvents;
   const replayEvents = writeEvents * replayFactor;
   const gc = collectGarbage();
@@ -65,18 +65,6 @@ export async function run(args: SuiteArgs): Promise<SuiteReport> {
   });
 }
 
-/** `--rounds N` (1 to 10): how many times each case runs; the fastest run counts. */
-function parseRounds(rest: readonly string[]): number {
-  let rounds = defaultRounds;
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i] as string;
-    const value = arg === '--rounds' ? rest[++i] : arg.startsWith('--rounds=') ? arg.slice('--rounds='.length) : undefined;
-    if (value === undefined) throw new UsageError(arg === '--rounds' ? '--rounds needs a number.' : `The log suite takes no argument ${JSON.stringify(arg)}.`);
-    rounds = /^\d+$/.test(value) ? Number(value) : NaN;
-    if (!(rounds >= 1 && rounds <= 10)) throw new UsageError(`--rounds must be a whole number from 1 to 10, not ${JSON.stringify(value)}.`);
-  }
-  return rounds;
-}
 
 interface WriteResults {
   readonly eventBytes: number;
@@ -379,7 +367,3 @@ function report(writeEvents: number, replayEvents: number, rounds: number, write
   };
 }
 
-function round(value: number, places: number): number {
-  const scale = 10 ** places;
-  return Math.round(value * scale) / scale;
-}

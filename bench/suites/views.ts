@@ -26,9 +26,9 @@ import {
   type FileEventLog,
   type ViewStorage,
 } from '../../src/index.ts';
-import { UsageError, type SuiteArgs } from '../lib/args.ts';
+import { parseNumberFlags, type SuiteArgs } from '../lib/args.ts';
 import { benchSource, createDataGenerator, OrderPlaced, type OrderData } from '../lib/events.ts';
-import { measureRounds, secondsSince, type Measurement } from '../lib/measure.ts';
+import { measureRounds, round, secondsSince, type Measurement } from '../lib/measure.ts';
 import { collectGarbage } from '../lib/memory.ts';
 import { progress } from '../lib/progress.ts';
 import type { SuiteReport } from '../lib/suite.ts';
@@ -129,27 +129,12 @@ export async function run(args: SuiteArgs): Promise<SuiteReport> {
   });
 }
 
-/** `--rounds N` (1 to 10) and `--seconds S` (1 to 600). */
 function parseOptions(rest: readonly string[]): Options {
-  let rounds = defaultRounds;
-  let latencySeconds = defaultLatencySeconds;
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i] as string;
-    const match = /^--(rounds|seconds)(?:=(.*))?$/.exec(arg);
-    if (!match) throw new UsageError(`The views suite takes no argument ${JSON.stringify(arg)}.`);
-    const flag = match[1] as 'rounds' | 'seconds';
-    const value = match[2] ?? rest[++i];
-    if (value === undefined) throw new UsageError(`--${flag} needs a number.`);
-    const n = /^\d+$/.test(value) ? Number(value) : NaN;
-    if (flag === 'rounds') {
-      if (!(n >= 1 && n <= 10)) throw new UsageError(`--rounds must be a whole number from 1 to 10, not ${JSON.stringify(value)}.`);
-      rounds = n;
-    } else {
-      if (!(n >= 1 && n <= 600)) throw new UsageError(`--seconds must be a whole number from 1 to 600, not ${JSON.stringify(value)}.`);
-      latencySeconds = n;
-    }
-  }
-  return { rounds, latencySeconds };
+  const { rounds, seconds } = parseNumberFlags('views', rest, [
+    { name: 'rounds', default: defaultRounds, min: 1, max: 10 },
+    { name: 'seconds', default: defaultLatencySeconds, min: 1, max: 600 },
+  ]);
+  return { rounds, latencySeconds: seconds };
 }
 
 interface Setup {
@@ -499,7 +484,3 @@ function report(count: number, options: Options, setup: Setup, rebuild: RebuildR
   };
 }
 
-function round(value: number, places: number): number {
-  const scale = 10 ** places;
-  return Math.round(value * scale) / scale;
-}
