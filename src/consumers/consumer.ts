@@ -155,6 +155,8 @@ class ConsumerRuntime {
   private commands: { run: () => Promise<void>; done: (error?: unknown) => void }[] = [];
   private waiters: { position: number; resolve: () => void; reject: (error: unknown) => void }[] = [];
   private stopping = false;
+  /** True while the processor loop runs: work on the store must then go through it. */
+  private processorLive = false;
   /** Serialises work on the store when no processor runs (before start, after stop). */
   private idle: Promise<void> = Promise.resolve();
 
@@ -286,6 +288,15 @@ class ConsumerRuntime {
   // ---- the processor -----------------------------------------------------------------------------------------
 
   private async runProcessor(): Promise<void> {
+    this.processorLive = true;
+    try {
+      await this.processLoop();
+    } finally {
+      this.processorLive = false;
+    }
+  }
+
+  private async processLoop(): Promise<void> {
     while (!this.stopping) {
       const command = this.commands.shift();
       if (command) {
@@ -317,7 +328,8 @@ class ConsumerRuntime {
 
   /** Runs `work` with no batch in flight: inside the processor while it runs, else one at a time. */
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    if (this.state === 'running' && !this.stopping) {
+    // The processor runs while the state is 'running' and also while a rebuild fills its fresh copy.
+    if (this.processorLive && !this.stopping) {
       return new Promise<T>((resolve, reject) => {
         let result: T;
         this.commands.push({
