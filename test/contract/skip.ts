@@ -10,6 +10,7 @@ export interface SkippedCases {
 export function contractCase(skip: readonly SkippedCases[] = []): (title: string, body: () => Promise<void>) => void {
   return (title, body) => {
     const reason = skip.find((s) => s.tests.includes(title))?.reason;
+    // The only skip in the suites: an adapter declares the cases it cannot run, each with its reason.
     if (reason) it.skip(`${title} (skipped: ${reason})`, body);
     else it(title, body);
   };

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCodes } from '../../src/index.ts';
-import { readmeBlocks, run, tempProject } from '../support/project.ts';
+import { readmeBlocks, runDocExample, tempProject } from '../support/project.ts';
 
 describe('docs/errors.md', () => {
   let project: Awaited<ReturnType<typeof tempProject>>;
@@ -15,10 +15,8 @@ describe('docs/errors.md', () => {
   });
 
   it('its example runs and prints the path of each problem', async () => {
-    const blocks = await readmeBlocks('docs/errors.md');
-    expect([...blocks.keys()]).toEqual(['errors-example.ts']);
-    await project.write('errors-example.ts', blocks.get('errors-example.ts')!);
-    const result = await run(process.execPath, ['--import', 'tsx', 'errors-example.ts'], { cwd: project.dir });
+    expect([...(await readmeBlocks('docs/errors.md')).keys()]).toEqual(['errors-example.ts']);
+    const result = await runDocExample(project, 'docs/errors.md', 'errors-example.ts');
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe('[["id"]]\n');
   });
@@ -34,17 +32,13 @@ describe('docs/projections.md', () => {
   });
 
   it('the projection example builds a SQLite view and reads it back', async () => {
-    const blocks = await readmeBlocks('docs/projections.md');
-    await project.write('projection-example.ts', blocks.get('projection-example.ts')!);
-    const result = await run(process.execPath, ['--import', 'tsx', 'projection-example.ts'], { cwd: project.dir });
+    const result = await runDocExample(project, 'docs/projections.md', 'projection-example.ts');
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe('[{"id":"p-1","name":"Trail boots","category":"shoes","sold":1}]\n');
   });
 
   it('the reactor example runs its side effect once', async () => {
-    const blocks = await readmeBlocks('docs/projections.md');
-    await project.write('reactor-example.ts', blocks.get('reactor-example.ts')!);
-    const result = await run(process.execPath, ['--import', 'tsx', 'reactor-example.ts'], { cwd: project.dir });
+    const result = await runDocExample(project, 'docs/projections.md', 'reactor-example.ts');
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe('1\n');
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readmeBlocks, run, tempProject, unilog } from '../support/project.ts';
+import { readmeBlocks, runDocExample, tempProject, unilog } from '../support/project.ts';
 
 describe('README examples run as written', () => {
   let project: Awaited<ReturnType<typeof tempProject>>;
@@ -16,14 +16,14 @@ describe('README examples run as written', () => {
   });
 
   it('quick start: define, publish, read back', async () => {
-    const result = await run(process.execPath, ['--import', 'tsx', 'quickstart.ts'], { cwd: project.dir });
+    const result = await runDocExample(project, 'README.md', 'quickstart.ts');
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^appended product.created [0-9A-Z]{26} at position 0\n0 p-1 \{"id":"p-1","name":"Trail boots","category":"shoes","price":129\}\n$/);
   });
 
   it('upcasting: readers get the newest version', async () => {
-    const result = await run(process.execPath, ['--import', 'tsx', 'upcasting.ts'], { cwd: project.dir });
+    const result = await runDocExample(project, 'README.md', 'upcasting.ts');
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe('{"id":"p-1","name":"Boots","brand":"unbranded"}\ntrue\n');
   });

@@ -51,3 +51,11 @@ export async function readmeBlocks(document = 'README.md'): Promise<Map<string, 
   for (const match of text.matchAll(/<!-- test: (\S+) -->\n```\w*\n([\s\S]*?)```/g)) blocks.set(match[1]!, match[2]!);
   return blocks;
 }
+
+/** Writes the block of `document` marked `<!-- test: FILE -->` into `project` and runs it with tsx. */
+export async function runDocExample(project: { dir: string; write: (file: string, text: string) => Promise<void> }, document: string, file: string): Promise<RunResult> {
+  const code = (await readmeBlocks(document)).get(file);
+  if (code === undefined) throw new Error(`${document} has no block marked <!-- test: ${file} -->`);
+  await project.write(file, code);
+  return run(process.execPath, ['--import', 'tsx', file], { cwd: project.dir });
+}
