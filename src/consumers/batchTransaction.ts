@@ -13,9 +13,11 @@ type Pending = Map<string, Row | null>;
 export class BatchTransaction {
   private readonly batch = new Map<string, Pending>();
   // The current event's undo records, as parallel arrays: the table's rows, the key, and what was there before.
+  // The first `undoCount` entries count; the arrays are reused rather than cleared for every event.
   private readonly undoRows: Pending[] = [];
   private readonly undoKeys: string[] = [];
   private readonly undoPrevious: (Row | null | undefined)[] = [];
+  private undoCount = 0;
 
   constructor(
     private readonly store: ViewStore,
@@ -25,10 +27,7 @@ export class BatchTransaction {
 
   /** Starts a new event: its writes can be undone until `commitEvent`. */
   beginEvent(): void {
-    if (this.undoRows.length === 0) return;
-    this.undoRows.length = 0;
-    this.undoKeys.length = 0;
-    this.undoPrevious.length = 0;
+    this.undoCount = 0;
   }
 
   /** Keeps the current event's writes. */
@@ -38,7 +37,7 @@ export class BatchTransaction {
 
   /** Undoes the current event's writes, newest first. */
   rollbackEvent(): void {
-    for (let i = this.undoRows.length - 1; i >= 0; i--) {
+    for (let i = this.undoCount - 1; i >= 0; i--) {
       const rows = this.undoRows[i] as Pending;
       const previous = this.undoPrevious[i];
       if (previous === undefined) rows.delete(this.undoKeys[i] as string);
@@ -77,9 +76,10 @@ export class BatchTransaction {
     const rows = new Map<string, Row | null>();
     this.batch.set(table, rows);
     const write = (key: string, row: Row | null) => {
-      this.undoRows.push(rows);
-      this.undoKeys.push(key);
-      this.undoPrevious.push(rows.get(key));
+      const i = this.undoCount++;
+      this.undoRows[i] = rows;
+      this.undoKeys[i] = key;
+      this.undoPrevious[i] = rows.get(key);
       rows.set(key, row);
     };
     return {

@@ -57,7 +57,7 @@ export interface ConsumerOptions {
   readonly storage: ViewStorage;
   /** Events per commit while live. @default 500 (projections), 1 (reactors: a crash repeats at most one side effect) */
   readonly batchSize?: number;
-  /** Events per commit while rebuilding. @default 10000 */
+  /** Events per commit while rebuilding: larger commits write each changed row once for more events. @default 50000 */
   readonly rebuildBatchSize?: number;
   readonly retry?: RetryPolicy;
   /** How a failing view store commit is retried before the consumer fails. @default { attempts: 5, initialDelayMs: 20 } */
@@ -171,7 +171,7 @@ class ConsumerRuntime {
     this.handlers = definition.handlers as Record<string, Handler | undefined>;
     this.catalog = options.catalog ?? createCatalog(definition.events as readonly AnyEventDefinition[]);
     this.batchSize = options.batchSize ?? (this.kind === 'reactor' ? 1 : 500);
-    this.rebuildBatchSize = options.rebuildBatchSize ?? 10_000;
+    this.rebuildBatchSize = options.rebuildBatchSize ?? 50_000;
     this.retry = { attempts: 3, ...options.retry };
     this.isRetryable = options.retry?.isRetryable ?? defaultIsRetryable;
     this.view = this.reader();
