@@ -19,7 +19,7 @@ export interface ValidationIssue {
 /** The details each error code carries; the keys are the closed set of codes. */
 export interface ErrorDetailsByCode {
   SchemaViolation: { readonly type: string; readonly version: number; readonly issues: readonly ValidationIssue[] };
-  UnknownEventType: { readonly type: string; readonly index?: number; readonly known: readonly string[] };
+  UnknownEventType: { readonly type: string; readonly index?: number; readonly known: readonly string[]; readonly issues?: readonly ValidationIssue[] };
   UnknownEventVersion: { readonly type: string; readonly version: number; readonly known: readonly number[]; readonly index?: number };
   EventTooLarge: { readonly bytes: number; readonly limit: number; readonly index?: number; readonly type?: string };
   EventNotSerializable: { readonly path: readonly (string | number)[]; readonly reason: string; readonly index?: number };
@@ -40,6 +40,18 @@ export interface ErrorDetailsByCode {
   DeadLetterNotFound: { readonly consumer: string; readonly position: string };
   WaitTimedOut: { readonly consumer: string; readonly position: string; readonly processed: string; readonly timeoutMs: number };
   ConsumerStopped: { readonly consumer: string };
+  ConsumerNotFound: { readonly consumer: string; readonly known: readonly string[] };
+  InvalidRequest: { readonly reason: string; readonly issues?: readonly ValidationIssue[] };
+  Unauthorized: { readonly reason: string };
+  Forbidden: { readonly producer: string; readonly reason: string; readonly type?: string };
+  NotFound: { readonly path: string };
+  PayloadTooLarge: { readonly limit: number; readonly what: string };
+  UnsupportedMediaType: { readonly contentType: string };
+  Overloaded: { readonly queued: number; readonly limit: number; readonly retryAfterSeconds: number };
+  RequestTimeout: { readonly timeoutMs: number };
+  KeyNotFound: { readonly id: string };
+  NoApiKeys: { readonly dir: string };
+  ServiceUnavailable: { readonly reason: string };
 }
 
 /** Every unilog error code. */
@@ -103,6 +115,18 @@ const everyCode: Record<ErrorCode, true> = {
   DeadLetterNotFound: true,
   WaitTimedOut: true,
   ConsumerStopped: true,
+  ConsumerNotFound: true,
+  InvalidRequest: true,
+  Unauthorized: true,
+  Forbidden: true,
+  NotFound: true,
+  PayloadTooLarge: true,
+  UnsupportedMediaType: true,
+  Overloaded: true,
+  RequestTimeout: true,
+  KeyNotFound: true,
+  NoApiKeys: true,
+  ServiceUnavailable: true,
 };
 
 /** Every error code, for docs and exhaustive tests. */

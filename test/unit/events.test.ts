@@ -510,6 +510,18 @@ describe('errors', () => {
     'DeadLetterNotFound',
     'WaitTimedOut',
     'ConsumerStopped',
+    'ConsumerNotFound',
+    'InvalidRequest',
+    'Unauthorized',
+    'Forbidden',
+    'NotFound',
+    'PayloadTooLarge',
+    'UnsupportedMediaType',
+    'Overloaded',
+    'RequestTimeout',
+    'KeyNotFound',
+    'NoApiKeys',
+    'ServiceUnavailable',
   ];
 
   it('lists every code once in errorCodes', () => {
