@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { UnilogError } from '../errors.ts';
 import type { UnilogConfig } from '../config/defineConfig.ts';
 import { findConfigFile, loadConfig } from '../config/loadConfig.ts';
 import { openFileEventLog, type FileEventLog } from '../log/file/fileEventLog.ts';
@@ -8,6 +9,15 @@ export interface GlobalOptions {
   readonly dir?: string;
   readonly config?: string;
   readonly json?: boolean;
+  /** A running service to work through instead of the data folder (env UNILOG_URL). */
+  readonly url?: string;
+  /** The API key for `--url` (env UNILOG_API_KEY). */
+  readonly apiKey?: string;
+}
+
+/** An error that means the command line was wrong: the CLI exits with 2. */
+export function usageError(message: string): UnilogError<'InvalidArgument'> {
+  return new UnilogError('InvalidArgument', message, { argument: 'usage', reason: message });
 }
 
 /** Resolves the data folder: `--dir`, then `UNILOG_DIR`, then the config's backend dir, then `./.unilog`. */

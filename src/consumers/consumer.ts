@@ -176,8 +176,9 @@ class ConsumerRuntime {
     this.isRetryable = options.retry?.isRetryable ?? defaultIsRetryable;
     this.view = this.reader();
     this.deadLetters = {
-      list: async () => (await this.currentStore()).deadLetters(),
-      audit: async () => (await this.currentStore()).audit(),
+      // A stopped consumer opens its current copy for the read (the CLI's status and dlq list do this).
+      list: () => (this.store ? this.store.deadLetters() : this.exclusive(() => this.store?.deadLetters() ?? Promise.resolve([]))),
+      audit: () => (this.store ? this.store.audit() : this.exclusive(() => this.store?.audit() ?? Promise.resolve([]))),
       retry: (position) => this.exclusive(() => this.retryDeadLetter(position, false)),
       drop: (position) => this.exclusive(() => this.retryDeadLetter(position, true)),
     };
@@ -658,7 +659,7 @@ class ConsumerRuntime {
       const [oldest] = (await log.read({ from: String(this.position), limit: 1 })).events;
       if (oldest) lagMs = Math.max(0, Date.now() - Date.parse(oldest.event.time));
     }
-    const deadLetters = this.store ? (await this.store.deadLetters()).length : 0;
+    const deadLetters = (await this.deadLetters.list()).length;
     return {
       name: this.name,
       kind: this.kind,

@@ -50,26 +50,24 @@ export async function openIdIndex(dataFolder: string, log: EventLog, clock: () =
   const prune = db.prepare<[number, number]>('DELETE FROM ids WHERE at < ? AND position < ?');
 
   // Recorded, not yet written: looked up first.
-  let pending = new Map<string, number>();
-  let pendingAt: number[] = [];
+  // Key → [position, recorded at]; the first position of a key wins, as in the table (INSERT OR IGNORE).
+  let pending = new Map<string, readonly [number, number]>();
   let checkpoint = getCheckpoint.get()?.value ?? 0;
   let lastPrune = 0;
   let closed = false;
 
-  const writeBatch = db.transaction((entries: Map<string, number>, times: number[], next: number) => {
-    let i = 0;
-    for (const [key, position] of entries) insert.run(key, position, times[i++] ?? clock());
+  const writeBatch = db.transaction((entries: Map<string, readonly [number, number]>, next: number) => {
+    for (const [key, [position, at]] of entries) insert.run(key, position, at);
     setCheckpoint.run(next);
   });
 
   const flush = () => {
     if (pending.size === 0) return;
     let next = checkpoint;
-    for (const position of pending.values()) if (position + 1 > next) next = position + 1;
-    writeBatch(pending, pendingAt, next);
+    for (const [position] of pending.values()) if (position + 1 > next) next = position + 1;
+    writeBatch(pending, next);
     checkpoint = next;
     pending = new Map();
-    pendingAt = [];
     const now = clock();
     if (now - lastPrune > pruneIntervalMs) {
       lastPrune = now;
@@ -83,8 +81,8 @@ export async function openIdIndex(dataFolder: string, log: EventLog, clock: () =
     const now = clock();
     for (let i = 0; i < events.length; i++) {
       const event = events[i] as { source: string; id: string };
-      pending.set(indexKey(event.source, event.id), positions[i] as number);
-      pendingAt.push(now);
+      const key = indexKey(event.source, event.id);
+      if (!pending.has(key)) pending.set(key, [positions[i] as number, now]);
     }
     if (pending.size >= flushEvery) flush();
   };
@@ -105,7 +103,7 @@ export async function openIdIndex(dataFolder: string, log: EventLog, clock: () =
   return {
     lookup(source, id) {
       const key = indexKey(source, id);
-      return pending.get(key) ?? select.get(key)?.position;
+      return pending.get(key)?.[0] ?? select.get(key)?.position;
     },
     record,
     close() {

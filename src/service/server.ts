@@ -5,16 +5,13 @@ import pino, { type Logger } from 'pino';
 import type { UnilogConfig } from '../config/defineConfig.ts';
 import { createConsumer, type Consumer } from '../consumers/consumer.ts';
 import type { AnyReactor } from '../consumers/defineReactor.ts';
-import { UnilogError, isUnilogError } from '../errors.ts';
+import { UnilogError } from '../errors.ts';
 import { createCatalog } from '../events/catalog.ts';
 import { openFileEventLog } from '../log/file/fileEventLog.ts';
 import type { AnyProjection } from '../views/defineProjection.ts';
 import { openSqliteViewStorage } from '../views/sqlite/index.ts';
-import { createServiceApp } from './app.ts';
-import { openIdIndex } from './idIndex.ts';
 import { createKeyVerifier, keyFile } from './keys.ts';
-import { createServiceMetrics } from './metrics.ts';
-import { createWriter } from './writer.ts';
+import { createEventLogService } from './service.ts';
 
 /** Options of {@link startService}. */
 export interface StartServiceOptions {
@@ -62,8 +59,6 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   });
   const opened: { close(): unknown }[] = [];
   try {
-    const ids = await openIdIndex(dir, log);
-    opened.push(ids);
     const storage = openSqliteViewStorage({ dir: path.join(dir, 'views') });
     const consumers = new Map<string, Consumer>();
     for (const definition of config.projections as readonly (AnyProjection | AnyReactor)[]) {
@@ -71,30 +66,18 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       const consumer: Consumer = definition.kind === 'projection' ? (createConsumer(definition, consumerOptions) as Consumer) : createConsumer(definition, consumerOptions);
       consumers.set(definition.name, consumer);
     }
-    const metrics = createServiceMetrics(consumers);
-    let writeFailure: string | undefined;
-    const writer = createWriter({ log, ids, maxQueuedEvents: options.maxQueuedEvents ?? 20_000, onAppend: (events, seconds) => { metrics.appended(events, seconds); } });
-    const app = createServiceApp({
+    const service = await createEventLogService({
       log,
       catalog,
+      dir,
       keys: options.insecure === true ? 'insecure' : keys,
-      writer: {
-        ...writer,
-        write: (events, clientIds) =>
-          writer.write(events, clientIds).catch((error: unknown) => {
-            if (isUnilogError(error, 'LogWriteFailed')) writeFailure = error.message;
-            throw error;
-          }),
-      },
       consumers,
-      metrics,
       logger,
+      ...(options.maxQueuedEvents === undefined ? {} : { maxQueuedEvents: options.maxQueuedEvents }),
       maxEventBytes: config.backend.maxEventBytes ?? 1024 * 1024,
-      health: async () => {
-        const head = await log.head();
-        return writeFailure === undefined ? { ok: true, head } : { ok: false, head, reason: writeFailure };
-      },
     });
+    opened.push(service);
+    const { app } = service;
     for (const consumer of consumers.values()) await consumer.start();
     const requestTimeout = options.requestTimeoutMs ?? 30_000;
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -123,9 +106,8 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
             server.close(() => { resolve(); });
             (server as { closeAllConnections?: () => void }).closeAllConnections?.();
           });
-          await writer.drain();
+          await service.close();
           for (const consumer of consumers.values()) await consumer.stop();
-          ids.close();
           await log.close();
           logger.info('unilog service stopped');
         })()),

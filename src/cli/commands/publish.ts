@@ -1,8 +1,9 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { isUnilogError, UnilogError, type ValidationIssue } from '../../errors.ts';
-import { createPublisher, type Publisher, type PublishResult } from '../../events/publisher.ts';
-import { openWriter, requireConfig, type GlobalOptions } from '../context.ts';
+import { createPublisher, type PublishResult } from '../../events/publisher.ts';
+import { serviceClient } from '../client.ts';
+import { openWriter, requireConfig, usageError, type GlobalOptions } from '../context.ts';
 import { printError, write, type Io } from '../output.ts';
 
 /** Options of `unilog publish`. */
@@ -21,21 +22,41 @@ const stdinBatchMs = 10;
 export async function publishCommand(type: string | undefined, options: PublishCommandOptions, io: Io, stdin: Readable): Promise<number> {
   if (options.stdin === true && type !== undefined) throw usage('give either TYPE with --payload, or --stdin with NDJSON lines, not both');
   if (options.stdin !== true && (type === undefined || options.payload === undefined)) throw usage('give TYPE and --payload JSON, or --stdin');
+  const client = serviceClient(options);
+  if (client) {
+    // Through the service: the API key names the producer, so --source does not apply.
+    const sink: Sink = { publishBatch: async (items) => (await client.request<{ events: Published[] }>('POST', '/events', items)).body.events };
+    return publishWith(sink, type, options, io, stdin);
+  }
   const config = await requireConfig(options);
   const log = await openWriter(options, config);
   try {
     const publisher = createPublisher({ log, catalog: config.events, source: options.source ?? 'unilog-cli' });
-    if (options.stdin === true) return await publishLines(publisher, stdin, io);
-    const data = parseJson(options.payload as string, '--payload');
-    const result = await publisher.publish(type as string, data as never, {
-      ...(options.key === undefined ? {} : { key: options.key }),
-      ...(options.id === undefined ? {} : { id: options.id }),
-    });
-    await printResults(io, [result]);
-    return 0;
+    const sink: Sink = { publishBatch: async (items) => (await publisher.publishBatch(items as never)).map(published) };
+    return await publishWith(sink, type, options, io, stdin);
   } finally {
     await log.close();
   }
+}
+
+/** Where events go: the data folder's log, or a service. */
+interface Sink {
+  publishBatch(items: readonly Item[]): Promise<readonly Published[]>;
+}
+interface Published {
+  readonly position: string;
+  readonly id: string;
+}
+type Item = ReturnType<typeof toItem>;
+
+const published = (result: PublishResult): Published => ({ position: result.position, id: result.event.id });
+
+async function publishWith(sink: Sink, type: string | undefined, options: PublishCommandOptions, io: Io, stdin: Readable): Promise<number> {
+  if (options.stdin === true) return publishLines(sink, stdin, io);
+  const data = parseJson(options.payload as string, '--payload');
+  const item: Item = { type: type as string, data, ...(options.key === undefined ? {} : { key: options.key }), ...(options.id === undefined ? {} : { id: options.id }) };
+  await printResults(io, await sink.publishBatch([item]));
+  return 0;
 }
 
 interface Line {
@@ -44,7 +65,7 @@ interface Line {
 }
 
 /** Appends NDJSON lines as they arrive, in batches of up to 100 lines or 10 ms; a bad line fails only its batch. */
-async function publishLines(publisher: Publisher, input: Readable, io: Io): Promise<number> {
+async function publishLines(sink: Sink, input: Readable, io: Io): Promise<number> {
   let failedBatches = 0;
   let batch: Line[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -57,7 +78,7 @@ async function publishLines(publisher: Publisher, input: Readable, io: Io): Prom
     batch = [];
     // Batches are appended one after another, in input order, while reading goes on.
     chain = chain.then(async () => {
-      if (!(await publishBatch(publisher, lines, io))) failedBatches++;
+      if (!(await publishBatch(sink, lines, io))) failedBatches++;
     });
   };
   let number = 0;
@@ -73,7 +94,7 @@ async function publishLines(publisher: Publisher, input: Readable, io: Io): Prom
   return failedBatches === 0 ? 0 : 1;
 }
 
-async function publishBatch(publisher: Publisher, lines: readonly Line[], io: Io): Promise<boolean> {
+async function publishBatch(sink: Sink, lines: readonly Line[], io: Io): Promise<boolean> {
   const range = lines.length === 1 ? `line ${lines[0]?.number}` : `lines ${lines[0]?.number}-${lines[lines.length - 1]?.number}`;
   let current: Line = lines[0] as Line;
   try {
@@ -81,7 +102,7 @@ async function publishBatch(publisher: Publisher, lines: readonly Line[], io: Io
       current = line;
       return toItem(parseJson(line.text, `line ${line.number}`));
     });
-    await printResults(io, await publisher.publishBatch(items as never));
+    await printResults(io, await sink.publishBatch(items));
     return true;
   } catch (error) {
     printError(io, error, `${badLines(error, lines, current)}; the batch of ${range} was not appended`);
@@ -119,9 +140,9 @@ function parseJson(text: string, where: string): unknown {
 }
 
 function usage(reason: string): UnilogError<'InvalidArgument'> {
-  return new UnilogError('InvalidArgument', `unilog publish: ${reason}.`, { argument: 'publish', reason });
+  return usageError(`unilog publish: ${reason}.`);
 }
 
-async function printResults(io: Io, results: readonly PublishResult[]): Promise<void> {
-  await write(io.stdout, results.map((r) => `${JSON.stringify({ position: r.position, id: r.event.id })}\n`).join(''));
+async function printResults(io: Io, results: readonly Published[]): Promise<void> {
+  await write(io.stdout, results.map((r) => `${JSON.stringify({ position: r.position, id: r.id })}\n`).join(''));
 }

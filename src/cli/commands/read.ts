@@ -2,6 +2,8 @@ import { parseLimit } from '../../log/embedded/positions.ts';
 import { openFileEventLog } from '../../log/file/fileEventLog.ts';
 import { dataDir, logDir, optionalConfig, type GlobalOptions } from '../context.ts';
 import { write, type Io } from '../output.ts';
+import { serviceClient, type ServiceClient } from '../client.ts';
+import type { StoredEvent } from '../../log/eventLog.ts';
 import { createCatalog } from '../../events/catalog.ts';
 
 /** Options of `unilog read`. */
@@ -15,6 +17,8 @@ const pageSize = 1000;
 /** `unilog read [--from POS] [--limit N]`: prints events as NDJSON `{ position, event }`, upcast when a config is present. */
 export async function readCommand(options: ReadCommandOptions, io: Io): Promise<number> {
   const limit = options.limit === undefined ? Infinity : parseLimit(Number(options.limit));
+  const client = serviceClient(options);
+  if (client) return readService(client, options.from ?? '0', limit, io);
   const config = await optionalConfig(options);
   const catalog = config ? createCatalog(config.events) : undefined;
   const log = await openFileEventLog({ dir: logDir(dataDir(options, config)), readOnly: true });
@@ -37,4 +41,17 @@ export async function readCommand(options: ReadCommandOptions, io: Io): Promise<
   } finally {
     await log.close();
   }
+}
+
+async function readService(client: ServiceClient, start: string, limit: number, io: Io): Promise<number> {
+  let from = start;
+  let remaining = limit;
+  while (remaining > 0) {
+    const page = (await client.request<{ events: StoredEvent[]; next: string }>('GET', `/events?from=${encodeURIComponent(from)}&limit=${Math.min(pageSize, remaining)}`)).body;
+    if (page.events.length === 0) break;
+    await write(io.stdout, page.events.map((stored) => `${JSON.stringify(stored)}\n`).join(''));
+    remaining -= page.events.length;
+    from = page.next;
+  }
+  return 0;
 }

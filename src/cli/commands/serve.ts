@@ -1,0 +1,38 @@
+import pino from 'pino';
+import { startService } from '../../service/server.ts';
+import { localOnly } from '../client.ts';
+import { dataDir, requireConfig, usageError, type GlobalOptions } from '../context.ts';
+import { write, type Io } from '../output.ts';
+
+/** Options of `unilog serve`. */
+export interface ServeCommandOptions extends GlobalOptions {
+  readonly port?: string;
+  readonly host?: string;
+  readonly insecure?: boolean;
+}
+
+/** `unilog serve`: runs the service on the data folder until SIGINT or SIGTERM, then drains and exits 0. */
+export async function serveCommand(options: ServeCommandOptions, io: Io): Promise<number> {
+  localOnly(options, 'serve');
+  const port = Number(options.port ?? '8080');
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw usageError(`unilog serve: --port must be a port number (0 to 65535), not ${JSON.stringify(options.port)}.`);
+  const config = await requireConfig(options);
+  const host = options.host ?? '127.0.0.1';
+  const logger = pino({ name: 'unilog' }, pino.destination({ dest: 2, sync: true }));
+  if (options.insecure === true) {
+    io.stderr.write(`warning: --insecure: anyone who can reach ${host}:${port} may publish any event type, read every event and operate consumers, without a key.\n`);
+  }
+  const service = await startService({ dir: dataDir(options, config), config, port, host, insecure: options.insecure === true, logger });
+  await write(io.stdout, io.json ? `${JSON.stringify({ url: service.url })}\n` : `unilog serve: listening on ${service.url} (stop with Ctrl-C)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await service.close();
+  return 0;
+}
