@@ -175,7 +175,8 @@ export function createKeyVerifier(dataFolder: string): KeyVerifier {
     hasKeys: () => current().size > 0,
     verify(authorization) {
       if (authorization === undefined || authorization === '') throw unauthorized('no Authorization header', 'Send Authorization: Bearer <api key> (create one with unilog keys create).');
-      const match = /^Bearer ([A-Za-z0-9_.-]{1,200})$/.exec(authorization);
+      // The scheme name is case-insensitive (RFC 9110).
+      const match = /^Bearer +([A-Za-z0-9_.-]{1,200})$/i.exec(authorization);
       if (!match) throw unauthorized('malformed Authorization header', 'Send Authorization: Bearer <api key>.');
       const token = match[1] as string;
       const dot = token.indexOf('.');

@@ -59,10 +59,18 @@ export function eventRoutes(app: OpenAPIHono<ServiceEnv>, deps: ServiceDeps): vo
     '/events',
     async (c, next) => {
       // Authentication and media type before the body is read: a stranger's body costs nothing.
-      authorize(deps, c, 'publish');
+      const principal = authorize(deps, c, 'publish');
+      if (principal.types.length === 0) {
+        throw new UnilogError('Forbidden', `Key ${principal.keyId} may not publish any event type: create a key with --types.`, { producer: principal.producer, reason: 'no publish scope' });
+      }
       const type = c.req.header('content-type') ?? '';
-      if (!/^application\/json\s*(;\s*charset=utf-8\s*)?$/i.test(type)) {
+      if (!/^application\/json\s*(;\s*charset=("utf-8"|utf-8)\s*)?$/i.test(type)) {
         throw new UnilogError('UnsupportedMediaType', `POST /events takes application/json, not ${JSON.stringify(type || '(none)')}.`, { contentType: type });
+      }
+      // A compressed body would be refused as bad UTF-8 at best, and appended as it is at worst (a mislabelled one).
+      const encoding = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
+      if (encoding !== 'identity' && encoding !== '') {
+        throw new UnilogError('UnsupportedMediaType', `POST /events takes uncompressed bodies, not Content-Encoding ${JSON.stringify(encoding)}: send the JSON as it is.`, { contentType: `${type}; encoding ${encoding}` });
       }
       await next();
     },
