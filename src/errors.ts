@@ -52,6 +52,8 @@ export interface ErrorDetailsByCode {
   KeyNotFound: { readonly id: string };
   NoApiKeys: { readonly dir: string };
   ServiceUnavailable: { readonly reason: string };
+  ConcurrencyConflict: { readonly streamId: string; readonly expected: number | 'no_stream' | 'stream_exists' | 'any'; readonly actual: number };
+  InvalidStreamId: { readonly streamId: unknown };
 }
 
 /** Every unilog error code. */
@@ -127,6 +129,8 @@ const everyCode: Record<ErrorCode, true> = {
   KeyNotFound: true,
   NoApiKeys: true,
   ServiceUnavailable: true,
+  ConcurrencyConflict: true,
+  InvalidStreamId: true,
 };
 
 /** Every error code, for docs and exhaustive tests. */

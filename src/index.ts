@@ -66,3 +66,11 @@ export { permanentError } from './consumers/retry.ts';
 export type { RetryPolicy } from './consumers/retry.ts';
 export { stopOnSignals } from './consumers/stopOnSignals.ts';
 export type { Stoppable } from './consumers/stopOnSignals.ts';
+
+export type { EventStore, ExpectedVersion, StreamEventInput, StreamEvent, StreamEnvelope, ReadStreamOptions, AggregateOptions, SnapshotOptions, AppendToStreamResult } from './store/eventStore.ts';
+export { createMemoryEventStore } from './store/memory/index.ts';
+export type { MemoryEventStoreOptions } from './store/memory/index.ts';
+export { openFileEventStore } from './store/file/index.ts';
+export type { FileEventStoreOptions } from './store/file/index.ts';
+export { defineDecider, createCommandHandler, deciderSpec } from './store/decider.ts';
+export type { Decider, DeciderInput, DeciderEvent, CommandHandlerOptions, CommandResult, ExpectedFailure } from './store/decider.ts';

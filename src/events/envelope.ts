@@ -24,6 +24,10 @@ export const eventEnvelopeSchema = z.object({
   dataversion: z.number().int().positive(),
   correlationid: z.string().min(1).optional(),
   causationid: z.string().min(1).optional(),
+  /** Set on events appended to an entity stream of the event store: the stream... */
+  streamid: z.string().min(1).max(256).optional(),
+  /** ...and the event's version in it (the stream's first event is 1). */
+  streamversion: z.number().int().positive().optional(),
   data: z.unknown(),
 });
 

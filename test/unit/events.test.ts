@@ -522,6 +522,8 @@ describe('errors', () => {
     'KeyNotFound',
     'NoApiKeys',
     'ServiceUnavailable',
+    'ConcurrencyConflict',
+    'InvalidStreamId',
   ];
 
   it('lists every code once in errorCodes', () => {
