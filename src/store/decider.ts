@@ -1,4 +1,5 @@
 import { AssertionError, deepStrictEqual } from 'node:assert';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventOf } from '../events/catalog.ts';
 import type { AnyEventDefinition, EventData } from '../events/defineEvent.ts';
 import { UnilogError, isUnilogError, type ErrorCode } from '../errors.ts';
@@ -48,7 +49,7 @@ export function defineDecider<const TDefs extends AnyEventDefinition, TCommand, 
 
 /** Options of {@link createCommandHandler}. */
 export interface CommandHandlerOptions {
-  /** Attempts after a `ConcurrencyConflict` before giving up. @default 5 */
+  /** Attempts in all, after `ConcurrencyConflict`s, before giving up. @default 10 */
   readonly maxAttempts?: number;
   /** Snapshot the state every this many events (tagged with the decider's version). @default no snapshots */
   readonly snapshotEvery?: number;
@@ -66,14 +67,15 @@ export interface CommandResult<TDefs extends AnyEventDefinition, TState> {
 
 /**
  * A command handler: loads the stream's state, decides, appends with the version it loaded, and on a
- * `ConcurrencyConflict` (someone appended first) loads and decides again, a bounded number of times.
+ * `ConcurrencyConflict` (someone appended first) waits a random few milliseconds, loads and decides again, a bounded
+ * number of times.
  */
 export function createCommandHandler<TDefs extends AnyEventDefinition, TCommand, TState>(
   store: EventStore<TDefs>,
   decider: Decider<TDefs, TCommand, TState>,
   options: CommandHandlerOptions = {},
 ): (streamId: string, command: TCommand) => Promise<CommandResult<TDefs, TState>> {
-  const maxAttempts = options.maxAttempts ?? 5;
+  const maxAttempts = options.maxAttempts ?? 10;
   const snapshots = options.snapshotEvery === undefined ? undefined : { every: options.snapshotEvery, version: decider.version };
   return async (streamId, command) => {
     for (let attempt = 1; ; attempt++) {
@@ -89,6 +91,8 @@ export function createCommandHandler<TDefs extends AnyEventDefinition, TCommand,
         return { events, state: events.reduce(decider.evolve, state), version: result.nextExpectedVersion, attempts: attempt };
       } catch (error) {
         if (!isUnilogError(error, 'ConcurrencyConflict') || attempt >= maxAttempts) throw error;
+        // Jitter: writers that lost together would otherwise reload together and conflict again, one winner a round.
+        await sleep(Math.random() * Math.min(50, 2 ** attempt));
       }
     }
   };
