@@ -74,3 +74,5 @@ export { openFileEventStore } from './store/file/index.ts';
 export type { FileEventStoreOptions } from './store/file/index.ts';
 export { defineDecider, createCommandHandler, deciderSpec } from './store/decider.ts';
 export type { Decider, DeciderInput, DeciderEvent, CommandHandlerOptions, CommandResult, ExpectedFailure } from './store/decider.ts';
+export { openEventStore } from './store/openEventStore.ts';
+export type { StoreConfig } from './config/defineConfig.ts';

@@ -15,6 +15,12 @@ export interface FileBackendConfig {
 /** Where the log lives. */
 export type BackendConfig = FileBackendConfig;
 
+/** The event store (entity streams over the log). */
+export interface StoreConfig {
+  /** The producer stamped as the source of stream events. @default "event-store" */
+  readonly source?: string;
+}
+
 /** What `unilog.config.ts` default-exports. */
 export interface UnilogConfig<TDefs extends AnyEventDefinition = AnyEventDefinition> {
   /** The newest definition of every event type the application publishes or reads. */
@@ -23,6 +29,8 @@ export interface UnilogConfig<TDefs extends AnyEventDefinition = AnyEventDefinit
   readonly projections: readonly unknown[];
   /** @default { kind: 'file' } */
   readonly backend: BackendConfig;
+  /** @default {} */
+  readonly store: StoreConfig;
 }
 
 /** The input of {@link defineConfig}. */
@@ -30,6 +38,7 @@ export interface DefineConfigInput<TDefs extends AnyEventDefinition> {
   readonly events: readonly TDefs[];
   readonly projections?: readonly unknown[];
   readonly backend?: BackendConfig;
+  readonly store?: StoreConfig;
 }
 
 const configMarker = Symbol.for('unilog.config');
@@ -48,7 +57,7 @@ export function defineConfig<const TDefs extends AnyEventDefinition>(input: Defi
   if ((backend as { kind?: unknown }).kind !== 'file') {
     throw new UnilogError('ConfigInvalid', `Unknown backend kind ${JSON.stringify((backend as { kind?: unknown }).kind)}: use { kind: 'file' }.`, { file: '', reason: 'unknown backend' });
   }
-  return Object.freeze({ events: input.events, projections: input.projections ?? [], backend, [configMarker]: true });
+  return Object.freeze({ events: input.events, projections: input.projections ?? [], backend, store: input.store ?? {}, [configMarker]: true });
 }
 
 /** True when `value` was made by `defineConfig`. */

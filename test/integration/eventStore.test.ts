@@ -2,7 +2,7 @@ import { copyFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createCommandHandler, deciderSpec, defineDecider, isUnilogError, openFileEventLog, openFileEventStore, type EventStore, type FileEventLog } from '../../src/index.ts';
+import { createCommandHandler, deciderSpec, defineConfig, defineDecider, isUnilogError, openEventStore, openFileEventLog, openFileEventStore, type EventStore, type FileEventLog } from '../../src/index.ts';
 import { counter, storeEvents } from '../contract/eventStore.contract.ts';
 import { tempDir } from '../support/tempDir.ts';
 
@@ -164,5 +164,28 @@ describe('deciders', () => {
     expect(() => defineDecider({ ...cart, name: '' })).toThrow(/needs a name/);
     expect(() => defineDecider({ ...cart, version: 0 })).toThrow(/version/);
     expect(() => defineDecider({ ...cart, evolve: undefined as never })).toThrow(/evolve as a function/);
+  });
+});
+
+describe('openEventStore', () => {
+  it('opens the store a config describes, in the data folder, with the configured source', async () => {
+    const { dir, remove } = await tempDir('unilog-store-config-');
+    try {
+      const config = defineConfig({ events: storeEvents, backend: { kind: 'file', dir }, store: { source: 'counter-service' } });
+      const first = await openEventStore(config);
+      await first.store.appendToStream('counter-x', [inc('x', 3)], { expectedVersion: 'no_stream' });
+      await first.close();
+      const again = await openEventStore(config, { dir });
+      try {
+        const { version, events } = await again.store.readStream('counter-x');
+        expect(version).toBe(1);
+        expect(events[0]?.event.source).toBe('counter-service');
+        expect((await again.log.read({})).events).toHaveLength(1);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await remove();
+    }
   });
 });
