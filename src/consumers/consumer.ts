@@ -468,7 +468,7 @@ class ConsumerRuntime {
   private async retryDeadLetter(position: Position, drop: boolean): Promise<RetryResult> {
     const store = this.store as ViewStore;
     const letter = (await store.deadLetters()).find((d) => d.position === position);
-    if (!letter) throw new UnilogError('DeadLetterNotFound', `Consumer ${this.name} has no dead letter at position ${position}: list them with deadLetters.list().`, { consumer: this.name, position });
+    if (!letter) throw new UnilogError('DeadLetterNotFound', `Consumer ${this.name} has no dead letter at position ${position}: list them (deadLetters.list(), unilog dlq list or GET /consumers/{name}/dead-letters).`, { consumer: this.name, position });
     const checkpoint = await store.checkpoint();
     const tx = new BatchTransaction(store, this.layout, this.cache);
     const view = tx.view();

@@ -97,7 +97,9 @@ export function createPublisher<const TDefs extends AnyEventDefinition>(options:
       }
       const key = item.key ?? partitionKey(def, parsed.data, where(batch, index));
       if (typeof key !== 'string' || key.length === 0 || key.length > maxKeyLength) {
-        throw new UnilogError('InvalidPartitionKey', `The partition key of ${def.type} must be a string of 1 to ${maxKeyLength} characters, not ${typeof key === 'string' ? JSON.stringify(key) : typeof key}: check the key function of its definition.`, { type: def.type, key, ...where(batch, index) });
+        // A long key is shown cut: an error must not echo megabytes back (the service sends it to the client).
+        const shown = typeof key === 'string' ? (key.length > 64 ? `${JSON.stringify(key.slice(0, 64))}… (${key.length} characters)` : JSON.stringify(key)) : typeof key;
+        throw new UnilogError('InvalidPartitionKey', `The partition key of ${def.type} must be a string of 1 to ${maxKeyLength} characters, not ${shown}: check the key function of its definition.`, { type: def.type, key: typeof key === 'string' && key.length > 64 ? `${key.slice(0, 64)}…` : key, ...where(batch, index) });
       }
       if (item.id !== undefined || item.correlationId !== undefined || item.causationId !== undefined) {
         const optionIssues = checkOptions(item);

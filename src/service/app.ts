@@ -87,6 +87,7 @@ export function createServiceApp(deps: ServiceDeps): OpenAPIHono<ServiceEnv> {
   app.notFound((c) => problemResponse(c, new UnilogError('NotFound', `No route ${c.req.method} ${c.req.path}: see GET /openapi.json.`, { path: c.req.path })));
   eventRoutes(app, deps);
   operationRoutes(app, deps);
+  app.openAPIRegistry.registerPath({ method: 'get', path: '/openapi.json', summary: 'This document (no key needed).', security: [], responses: { 200: { description: 'OpenAPI 3.1' } } });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'unilog event-log service', version: '1', description: 'Publish typed events to the unified log, read and tail it, and operate its consumers.' },

@@ -58,6 +58,11 @@ const titles: Record<number, string> = {
 export function problemOf(error: unknown): Problem {
   if (isUnilogError(error)) {
     const status = statusOf[error.code] ?? 500;
+    // Server-side failures name files and folders: the client gets the code, the service's log gets the rest.
+    if (status >= 500 && status !== 503) return internalProblem(error.code);
+    if (status === 503 && error.code !== 'Overloaded') {
+      return { type: `https://unilog.dev/problems/${error.code}`, title: titles[503] as string, status, detail: 'The service cannot take this request now: retry later; its log says why.', code: error.code };
+    }
     const details = error.details as { issues?: readonly ValidationIssue[] } & Record<string, unknown>;
     return {
       type: `https://unilog.dev/problems/${error.code}`,
@@ -69,5 +74,9 @@ export function problemOf(error: unknown): Problem {
       details: error.details,
     };
   }
-  return { type: 'https://unilog.dev/problems/InternalError', title: titles[500] as string, status: 500, detail: 'The service failed unexpectedly; its log has the cause.', code: 'InternalError' };
+  return internalProblem('InternalError');
+}
+
+function internalProblem(code: Problem['code']): Problem {
+  return { type: `https://unilog.dev/problems/${code}`, title: titles[500] as string, status: 500, detail: 'The service failed unexpectedly; its log has the cause.', code };
 }

@@ -41,6 +41,7 @@ export async function createEventLogService(options: EventLogServiceOptions): Pr
   const ids = await openIdIndex(options.dir, log);
   const metrics = createServiceMetrics(consumers);
   let writeFailure: string | undefined;
+  const logger = options.logger ?? pino({ name: 'unilog' });
   const writer = createWriter({
     log,
     ids,
@@ -54,7 +55,10 @@ export async function createEventLogService(options: EventLogServiceOptions): Pr
     write: (events, clientIds) =>
       writer.write(events, clientIds).catch((error: unknown) => {
         // The log stops accepting appends after a failed write: health says so until it is reopened.
-        if (isUnilogError(error, 'LogWriteFailed')) writeFailure = error.message;
+        if (isUnilogError(error, 'LogWriteFailed')) {
+          writeFailure = error.message;
+          logger.error({ err: error }, 'writing to the log failed');
+        }
         throw error;
       }),
   };
@@ -65,11 +69,12 @@ export async function createEventLogService(options: EventLogServiceOptions): Pr
     writer: watched,
     consumers,
     metrics,
-    logger: options.logger ?? pino({ name: 'unilog' }),
+    logger,
     maxEventBytes: options.maxEventBytes ?? 1024 * 1024,
     health: async () => {
       const head = await log.head();
-      return writeFailure === undefined ? { ok: true, head } : { ok: false, head, reason: writeFailure };
+      // The failure's message names the data folder: the service's log has it, /health (no key) only says what failed.
+      return writeFailure === undefined ? { ok: true, head } : { ok: false, head, reason: 'a write to the log failed; the log accepts no more appends until the service restarts' };
     },
   });
   return {

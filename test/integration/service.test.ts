@@ -181,7 +181,7 @@ describe('event-log service', () => {
     const openapi = (await (await get(`${url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
     expect(openapi.openapi).toBe('3.1.0');
     expect(Object.keys(openapi.paths).sort()).toEqual(
-      ['/consumers', '/consumers/{name}/dead-letters', '/consumers/{name}/dead-letters/{position}', '/consumers/{name}/dead-letters/{position}/retry', '/consumers/{name}/rebuild', '/events', '/events/stream', '/health', '/metrics', '/schemas', '/schemas/{type}'].sort(),
+      ['/consumers', '/consumers/{name}/dead-letters', '/consumers/{name}/dead-letters/{position}', '/consumers/{name}/dead-letters/{position}/retry', '/consumers/{name}/rebuild', '/events', '/events/stream', '/health', '/metrics', '/openapi.json', '/schemas', '/schemas/{type}'].sort(),
     );
     expect(Object.keys(openapi.paths['/events'] ?? {}).sort()).toEqual(['get', 'post']);
     const unknownRoute = await get(`${url}/nope`);

@@ -25,14 +25,20 @@ export async function publishCommand(type: string | undefined, options: PublishC
   const client = serviceClient(options);
   if (client) {
     // Through the service: the API key names the producer, so --source does not apply.
-    const sink: Sink = { publishBatch: async (items) => (await client.request<{ events: Published[] }>('POST', '/events', items)).body.events };
+    const sink: Sink = {
+      publishBatch: async (items) => (await client.request<{ events: Published[] }>('POST', '/events', items)).body.events,
+      publishOne: async (item) => (await client.request<{ events: Published[] }>('POST', '/events', item)).body.events,
+    };
     return publishWith(sink, type, options, io, stdin);
   }
   const config = await requireConfig(options);
   const log = await openWriter(options, config);
   try {
     const publisher = createPublisher({ log, catalog: config.events, source: options.source ?? 'unilog-cli' });
-    const sink: Sink = { publishBatch: async (items) => (await publisher.publishBatch(items as never)).map(published) };
+    const sink: Sink = {
+      publishBatch: async (items) => (await publisher.publishBatch(items as never)).map(published),
+      publishOne: async ({ type, data, ...rest }) => [published(await publisher.publish(type, data as never, rest))],
+    };
     return await publishWith(sink, type, options, io, stdin);
   } finally {
     await log.close();
@@ -42,6 +48,8 @@ export async function publishCommand(type: string | undefined, options: PublishC
 /** Where events go: the data folder's log, or a service. */
 interface Sink {
   publishBatch(items: readonly Item[]): Promise<readonly Published[]>;
+  /** One event, not as a batch: errors then name no batch index. */
+  publishOne(item: Item): Promise<readonly Published[]>;
 }
 interface Published {
   readonly position: string;
@@ -55,7 +63,7 @@ async function publishWith(sink: Sink, type: string | undefined, options: Publis
   if (options.stdin === true) return publishLines(sink, stdin, io);
   const data = parseJson(options.payload as string, '--payload');
   const item: Item = { type: type as string, data, ...(options.key === undefined ? {} : { key: options.key }), ...(options.id === undefined ? {} : { id: options.id }) };
-  await printResults(io, await sink.publishBatch([item]));
+  await printResults(io, await sink.publishOne(item));
   return 0;
 }
 

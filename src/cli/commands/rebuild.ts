@@ -36,7 +36,7 @@ export async function rebuildCommand(name: string, options: GlobalOptions, io: I
 function progressBar(io: Io): { update(progress: RebuildProgress): void; stop(): void } {
   const bar = new SingleBar({
     stream: io.stderr,
-    format: 'rebuild {consumer} [{bar}] {percentage}% | {value}/{total} events | {rate} events/s | ETA {eta_formatted}',
+    format: 'rebuild {consumer} [{bar}] {percentage}% | {value}/{total} events | {rate} events/s | ETA {etaText}',
     // Not a terminal (a pipe, a CI log): a line every few seconds instead of redrawing.
     noTTYOutput: true,
     notTTYSchedule: 2000,
@@ -45,7 +45,7 @@ function progressBar(io: Io): { update(progress: RebuildProgress): void; stop():
   let started = false;
   return {
     update(progress) {
-      const payload = { consumer: progress.consumer, rate: progress.eventsPerSecond };
+      const payload = { consumer: progress.consumer, rate: progress.eventsPerSecond, etaText: `${Math.ceil(progress.etaSeconds)}s` };
       const total = Math.max(progress.total, progress.done);
       if (!started) {
         bar.start(total, progress.done, payload);

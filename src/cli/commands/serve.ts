@@ -20,7 +20,7 @@ export async function serveCommand(options: ServeCommandOptions, io: Io): Promis
   const host = options.host ?? '127.0.0.1';
   const logger = pino({ name: 'unilog' }, pino.destination({ dest: 2, sync: true }));
   if (options.insecure === true) {
-    io.stderr.write(`warning: --insecure: anyone who can reach ${host}:${port} may publish any event type, read every event and operate consumers, without a key.\n`);
+    io.stderr.write(`warning: --insecure: anyone who can reach ${host}${port === 0 ? '' : `:${port}`} may publish any event type, read every event and operate consumers, without a key.\n`);
   }
   const service = await startService({ dir: dataDir(options, config), config, port, host, insecure: options.insecure === true, logger });
   await write(io.stdout, io.json ? `${JSON.stringify({ url: service.url })}\n` : `unilog serve: listening on ${service.url} (stop with Ctrl-C)\n`);

@@ -1,5 +1,6 @@
 import { repairFileLog, verifyFileLog, type VerifyReport } from '../../log/file/verify.ts';
-import { dataDir, logDir, type GlobalOptions } from '../context.ts';
+import { localOnly } from '../client.ts';
+import { dataDir, logDir, optionalConfig, type GlobalOptions } from '../context.ts';
 import { write, type Io } from '../output.ts';
 
 /** Options of `unilog verify`. */
@@ -9,7 +10,8 @@ export interface VerifyCommandOptions extends GlobalOptions {
 
 /** `unilog verify [--repair]`: exit 0 when sound (or only a torn tail), 1 when damaged. */
 export async function verifyCommand(options: VerifyCommandOptions, io: Io): Promise<number> {
-  const dir = logDir(dataDir(options));
+  localOnly(options, 'verify');
+  const dir = logDir(dataDir(options, await optionalConfig(options)));
   if (options.repair === true) {
     const repair = await repairFileLog(dir);
     if (io.json) {

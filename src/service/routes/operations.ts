@@ -26,13 +26,26 @@ export function operationRoutes(app: OpenAPIHono<ServiceEnv>, deps: ServiceDeps)
     if (!consumer) throw new UnilogError('ConsumerNotFound', `No consumer ${JSON.stringify(name)}: the service runs ${[...consumers.keys()].join(', ') || '(none)'} (GET /consumers).`, { consumer: name, known: [...consumers.keys()] });
     return consumer;
   };
-  const register = (method: 'get' | 'post' | 'delete', path: string, summary: string, response: z.ZodType, params?: z.ZodObject) => { app.openAPIRegistry.registerPath({
+  const register = (method: 'get' | 'post' | 'delete', path: string, summary: string, response: z.ZodType, params?: z.ZodObject) => {
+    app.openAPIRegistry.registerPath({
       method,
       path,
       summary,
       ...(params ? { request: { params } } : {}),
       responses: { 200: { description: 'OK', content: { 'application/json': { schema: response } } }, 401: problem('No valid key.'), 403: problem('The key lacks the scope.'), 404: problem('No such consumer or dead letter.') },
-    }); };
+    });
+  };
+  // Routes anyone may call: no key, so no 401 or 403.
+  const registerPublic = (path: string, summary: string, response: z.ZodType, responses: Record<number, { description: string; content: Record<string, { schema: z.ZodType }> }> = {}, params?: z.ZodObject) => {
+    app.openAPIRegistry.registerPath({
+      method: 'get',
+      path,
+      summary,
+      security: [],
+      ...(params ? { request: { params } } : {}),
+      responses: { 200: { description: 'OK', content: { 'application/json': { schema: response } } }, ...responses },
+    });
+  };
 
   app.get('/consumers', async (c) => {
     authorize(deps, c, 'read');
@@ -66,26 +79,29 @@ export function operationRoutes(app: OpenAPIHono<ServiceEnv>, deps: ServiceDeps)
   register('delete', '/consumers/{name}/dead-letters/{position}', 'Drops a dead letter and releases the events parked behind it (needs --admin).', z.object({ released: z.number() }), letterParams);
 
   app.get('/schemas', (c) => c.json({ types: catalog.types.map((type) => ({ type, version: catalog.latest(type).version })) }));
-  register('get', '/schemas', 'The event types the service accepts, with their newest versions (no key needed).', z.object({ types: z.array(z.object({ type: z.string(), version: z.number() })) }));
+  registerPublic('/schemas', 'The event types the service accepts, with their newest versions (no key needed).', z.object({ types: z.array(z.object({ type: z.string(), version: z.number() })) }));
 
   app.get('/schemas/:type', (c) => {
     const type = c.req.param('type');
     if (!catalog.has(type)) throw new UnilogError('NotFound', `No event type ${JSON.stringify(type)}: GET /schemas lists them.`, { path: c.req.path });
     return c.json(catalog.jsonSchema(type));
   });
-  register('get', '/schemas/{type}', 'The JSON Schema (draft 2020-12) of a type\'s data (no key needed).', z.record(z.string(), z.unknown()), z.object({ type: z.string() }));
+  registerPublic('/schemas/{type}', 'The JSON Schema (draft 2020-12) of a type\'s data (no key needed).', z.record(z.string(), z.unknown()), { 404: problem('No such event type.') }, z.object({ type: z.string() }));
 
   app.get('/health', async (c) => {
     const health = await deps.health();
     return c.json(health, health.ok ? 200 : 503);
   });
-  register('get', '/health', 'Whether the log can be written (503 when not); no key needed.', z.object({ ok: z.boolean(), head: z.string(), reason: z.string().optional() }));
+  registerPublic('/health', 'Whether the log can be written (503 when not); no key needed.', z.object({ ok: z.boolean(), head: z.string(), reason: z.string().optional() }), {
+    503: { description: 'The log accepts no more appends.', content: { 'application/json': { schema: z.object({ ok: z.boolean(), head: z.string(), reason: z.string().optional() }) } } },
+  });
 
   app.get('/metrics', async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));
   app.openAPIRegistry.registerPath({
     method: 'get',
     path: '/metrics',
     summary: 'Prometheus metrics: appends, append latency, requests by status, consumer lag (no key needed; no event data).',
+    security: [],
     responses: { 200: { description: 'Prometheus text format.', content: { 'text/plain': { schema: z.string() } } } },
   });
 }
