@@ -11,8 +11,8 @@ try {
   const shop = createPublisher({ log, catalog: [ProductPurchased], source: 'shop-service' });
   const suffix = Date.now().toString(36);
   await merchant.publishBatch([
-    { type: 'product.created', data: { id: `boots-${suffix}`, brand: 'Nordwest', name: 'Trail boots', description: 'Waterproof leather', category: 'shoes' } },
-    { type: 'product.created', data: { id: `parka-${suffix}`, brand: 'Nordwest', name: 'Parka', description: 'Down filled', category: 'coats' } },
+    { type: 'product.created', data: { id: `boots-${suffix}`, brand: 'Nordwest', name: 'Trail boots', description: 'Waterproof leather', category: 'shoes', priceCents: 12900, merchantId: 'm-1', merchantName: 'Nordwest Outfitters' } },
+    { type: 'product.created', data: { id: `parka-${suffix}`, brand: 'Nordwest', name: 'Parka', description: 'Down filled', category: 'coats', priceCents: 24900, merchantId: 'm-1', merchantName: 'Nordwest Outfitters' } },
   ]);
   await shop.publish('product.purchased', { productId: `boots-${suffix}`, customerId: 'customer-1' });
 
