@@ -26,9 +26,16 @@ function usage(suites: readonly string[]): string {
     '',
     `suites: ${suites.join(', ')}`,
     '  --json       print one single-line JSON object to stdout (progress still goes to stderr)',
-    '  --events N   scale the suite (log: N events per write case, 5×N replayed, default 200000; views: N events, default 1000000)',
-    '  --rounds N   log, views: run every case N times, interleaved, and keep the fastest (default 3)',
-    '  --seconds S  views: how long the latency phase publishes (default 30)',
+    '  --events N   scale the suite (log: N events per write case, 5×N replayed, default 200000; views: N events, default 1000000;',
+    '               service: N events per in-process baseline run, default 200000;',
+    '               store: N events in the read log, default 1000000, and N/5 per append case)',
+    '  --rounds N   log, views, service, store: run every case N times, interleaved, and keep the fastest (default 3)',
+    '  --seconds S  views: how long the latency phase publishes (default 30); service: measured seconds per HTTP run (default 5)',
+    '  --warmup S   service: seconds of load before each HTTP run, not measured (default 2)',
+    '  --batch-connections N   service: connections of the HTTP batch-100 case (default 8)',
+    '  --single-connections N  service: connections of the HTTP single-event case (default 64)',
+    '  --reads N    store: reads per read case and round (default 2000)',
+    '  --loads N    store: aggregateStream calls per aggregate case and round (default 10000)',
   ].join('\n');
 }
 
