@@ -17,6 +17,12 @@ export default tseslint.config(
     },
   },
   {
+    // The demo's browser script: plain JavaScript for the browser, outside the TypeScript project.
+    files: ['sample-app/web/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { parserOptions: { projectService: false, project: null }, sourceType: 'script', globals: { window: 'readonly', document: 'readonly', EventSource: 'readonly', htmx: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
+  },
+  {
     files: ['test/**', 'bench/**'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

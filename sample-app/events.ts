@@ -109,6 +109,46 @@ export const ProductImageAdded = defineEvent({
   key: (i) => i.productId,
 });
 
+/** The photo workflow took a registered photographer into its pool (again when the name or phone changed). */
+export const PhotographerEnlisted = defineEvent({
+  type: 'photo.photographer-enlisted',
+  description: 'The photo workflow took a registered photographer into its pool.',
+  schema: z.strictObject({ photographerId, name: z.string().min(1).max(100), phone: phoneSchema }),
+  key: (p) => p.photographerId,
+});
+
+/** The photo workflow's pool counted an open assignment against a photographer (the conditional claim). */
+export const PhotographerClaimed = defineEvent({
+  type: 'photo.photographer-claimed',
+  description: 'A photographer was claimed for one attempt at a product\'s photo.',
+  schema: z.strictObject({ productId, photographerId, attempt: z.number().int().positive() }),
+  key: (c) => c.photographerId,
+});
+
+/** The photo workflow's pool freed a photographer of an assignment (photo taken, deadline passed, or the claim came too late). */
+export const PhotographerReleased = defineEvent({
+  type: 'photo.photographer-released',
+  description: 'A photographer was freed of one attempt at a product\'s photo.',
+  schema: z.strictObject({ productId, photographerId, attempt: z.number().int().positive(), reason: z.enum(['photo', 'deadline', 'withdrawn']) }),
+  key: (r) => r.photographerId,
+});
+
+/** No photographer could take a product's photo: it waits for the next registration (no polling). */
+export const PhotoQueued = defineEvent({
+  type: 'photo.queued',
+  description: 'A product waits for a photographer to register.',
+  schema: z.strictObject({ productId, attempt: z.number().int().positive() }),
+  key: (q) => q.productId,
+});
+
+/** The assigned photographer's photo arrived: the assignment is done and the deadline cancelled. */
+export const PhotoAssignmentCompleted = defineEvent({
+  type: 'photo.assignment-completed',
+  description: 'The assigned photographer delivered the photo of a product.',
+  schema: z.strictObject({ productId, photographerId, attempt: z.number().int().positive() }),
+  key: (c) => c.productId,
+});
+
 /** A customer bought a product. */
 export const ProductPurchased = defineEvent({
   type: 'product.purchased',
@@ -152,6 +192,11 @@ export const helloRetailEvents = [
   PhotoUnavailable,
   PhotoReceived,
   ProductImageAdded,
+  PhotographerEnlisted,
+  PhotographerClaimed,
+  PhotographerReleased,
+  PhotoQueued,
+  PhotoAssignmentCompleted,
   ProductPurchased,
   CartItemAdded,
   CartItemRemoved,

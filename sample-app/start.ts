@@ -1,28 +1,36 @@
-// `npm start`: until the Hello Retail demo and its web UI land, this publishes a few catalog events to the
-// embedded log in ./.unilog (or UNILOG_DIR) and prints the log, so a newcomer sees the log work end to end.
-import path from 'node:path';
-import { createPublisher, openFileEventLog } from '../src/index.ts';
-import { ProductCreated, ProductPurchased } from './events.ts';
+// `npm start`: the Hello Retail demo on the embedded backend. PORT (default 3000), HOST (default 127.0.0.1) and
+// UNILOG_DIR (default ./.unilog-demo) configure it; Ctrl-C (SIGINT) or SIGTERM stops it cleanly.
+import { isUnilogError, stopOnSignals } from '../src/index.ts';
+import { startHelloRetailDemo } from './server/demo.ts';
 
-const dir = path.join(process.env['UNILOG_DIR'] ?? '.unilog', 'log');
-const log = await openFileEventLog({ dir });
-try {
-  const merchant = createPublisher({ log, catalog: [ProductCreated], source: 'merchant-service' });
-  const shop = createPublisher({ log, catalog: [ProductPurchased], source: 'shop-service' });
-  const suffix = Date.now().toString(36);
-  await merchant.publishBatch([
-    { type: 'product.created', data: { id: `boots-${suffix}`, brand: 'Nordwest', name: 'Trail boots', description: 'Waterproof leather', category: 'shoes', priceCents: 12900, merchantId: 'm-1', merchantName: 'Nordwest Outfitters' } },
-    { type: 'product.created', data: { id: `parka-${suffix}`, brand: 'Nordwest', name: 'Parka', description: 'Down filled', category: 'coats', priceCents: 24900, merchantId: 'm-1', merchantName: 'Nordwest Outfitters' } },
-  ]);
-  await shop.publish('product.purchased', { productId: `boots-${suffix}`, customerId: 'customer-1' });
-
-  const head = Number(await log.head());
-  const from = String(Math.max(0, head - 10));
-  console.log(`The unified log in ${dir} holds ${head} event(s); the last ${head - Number(from)}:`);
-  for (const { position, event } of (await log.read({ from })).events) {
-    console.log(`${position.padStart(6)}  ${event.time}  ${event.source.padEnd(16)} ${event.type.padEnd(18)} ${JSON.stringify(event.data)}`);
-  }
-  console.log('\nTry: npx unilog read --config sample-app/unilog.config.ts | tail -3');
-} finally {
-  await log.close();
+const dir = process.env['UNILOG_DIR'] ?? '.unilog-demo';
+const port = Number(process.env['PORT'] ?? '3000');
+const host = process.env['HOST'] ?? '127.0.0.1';
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`PORT must be a port number from 0 to 65535, not ${JSON.stringify(process.env['PORT'])}.`);
+  process.exit(2);
 }
+
+const demo = await startHelloRetailDemo({ dir, port, host }).catch((error: unknown) => {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'EADDRINUSE') console.error(`Port ${port} on ${host} is in use: stop what uses it, or choose another port (PORT=3001 npm start).`);
+  else if (isUnilogError(error, 'LogLocked')) console.error(`${error.message}\nAnother demo may be running on ${dir}: stop it, or use another folder (UNILOG_DIR=/tmp/demo npm start).`);
+  else console.error(error);
+  process.exit(1);
+});
+const seeded = demo.seeded.products + demo.seeded.photographers > 0 ? ` (seeded ${demo.seeded.products} products and ${demo.seeded.photographers} photographers)` : '';
+console.log(`Hello Retail is running at ${demo.url}${seeded}`);
+console.log(`  data folder: ${dir}`);
+console.log(`  event-log API: ${demo.url}/api (try: curl -H "Authorization: Bearer ${demo.apiKey}" ${demo.url}/api/consumers)`);
+console.log('Press Ctrl-C to stop.');
+
+// Each part finishes what it has in hand (a batch, a request) and closes; the process exits 0, or 1 when a stop failed.
+stopOnSignals([
+  {
+    async stop() {
+      console.log('Stopping…');
+      await demo.close();
+      console.log('Stopped.');
+    },
+  },
+]);

@@ -76,3 +76,11 @@ export { defineDecider, createCommandHandler, deciderSpec } from './store/decide
 export type { Decider, DeciderInput, DeciderEvent, CommandHandlerOptions, CommandResult, ExpectedFailure } from './store/decider.ts';
 export { openEventStore } from './store/openEventStore.ts';
 export type { StoreConfig } from './config/defineConfig.ts';
+
+export type { BlobStore, PutBlobOptions, StoredBlob, DeleteBlobResult } from './blobs/blobStore.ts';
+export { isBlobKey, checkBlobKey, maxBlobKeyLength } from './blobs/blobStore.ts';
+export { createMemoryBlobStore } from './blobs/memory/index.ts';
+export { openLocalBlobStore } from './blobs/local/index.ts';
+export type { LocalBlobStoreOptions } from './blobs/local/index.ts';
+export { createTimerScheduler, createMemoryTimerStore, openSqliteTimerStore, createManualClock, systemClock, timerEventId, timerEventSchema } from './consumers/timers.ts';
+export type { Clock, ManualClock, TimerStore, TimerRecord, TimerEvent, TimerState, TimerScheduler, TimerSchedulerOptions, ScheduledEvent, SqliteTimerStoreOptions } from './consumers/timers.ts';
