@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCatalog, createMemoryEventLog, openFileEventLog, type EventEnvelope, type StoredEvent } from '../../src/index.ts';
+import { createCatalog, createMemoryEventLog, openFileEventLog, type EventEnvelope, type EventLog, type StoredEvent } from '../../src/index.ts';
 import { createKey, createKeyVerifier, revokeKey } from '../../src/service/keys.ts';
 import { createLambdaHandler } from '../../src/service/lambda.ts';
 import { startService } from '../../src/service/server.ts';
@@ -234,19 +234,31 @@ describe('event-log service lifecycle', () => {
   });
 
   it('answers 429 with Retry-After when the write queue is full, and appends nothing for those requests', async () => {
-    const t = await startTestService({ maxQueuedEvents: 10 });
+    // A log whose appends wait until released: the queue fills deterministically, however fast the machine is.
+    const { dir, remove } = await tempDir('unilog-overload-');
+    const memory = createMemoryEventLog();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const log: EventLog = { ...memory, capabilities: memory.capabilities, append: async (events) => { await gate; return memory.append(events); }, read: (o) => memory.read(o), subscribe: (o) => memory.subscribe(o), head: () => memory.head(), close: () => memory.close() };
+    const { key } = createKey(dir, { producer: 'cart-service', types: ['*'], read: true, admin: false });
+    const service = await createEventLogService({ log, catalog: createCatalog([ItemAdded, ItemRemoved]), dir, keys: createKeyVerifier(dir), logger: silent, maxQueuedEvents: 10 });
     try {
       const batch = Array.from({ length: 8 }, (_, i) => added(`c-${i}`));
-      const responses = await Promise.all(Array.from({ length: 40 }, () => post(`${t.service.url}/events`, batch, t.keys.writer)));
-      const statuses = responses.map((r) => r.status);
-      expect(statuses.filter((s) => s !== 201 && s !== 429)).toEqual([]);
-      const overloaded = responses.filter((r) => r.status === 429);
-      expect(overloaded.length).toBeGreaterThan(0);
+      const send = async () => service.app.request('/events', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(batch) });
+      // The first batch is taken by the writer and waits at the gate; the second fills the queue; the rest overflow.
+      const pending = [send(), send()];
+      const overloaded = await Promise.all(Array.from({ length: 5 }, send));
+      expect(overloaded.map((r) => r.status)).toEqual([429, 429, 429, 429, 429]);
       expect(overloaded[0]?.headers.get('retry-after')).toBe('1');
       expect(((await overloaded[0]?.json()) as Problem).code).toBe('Overloaded');
-      expect(Number(await head(t.service.url))).toBe(statuses.filter((s) => s === 201).length * batch.length);
+      release();
+      expect((await Promise.all(pending)).map((r) => r.status)).toEqual([201, 201]);
+      expect(await memory.head()).toBe(String(2 * batch.length));
     } finally {
-      await t.close();
+      release();
+      await service.close();
+      await memory.close();
+      await remove();
     }
   });
 
