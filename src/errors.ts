@@ -32,6 +32,7 @@ export interface ErrorDetailsByCode {
   LogNotFound: { readonly dir: string };
   LogClosed: Record<string, never>;
   LogWriteFailed: { readonly dir: string };
+  AppendIncomplete: { readonly log: string; readonly total: number; readonly unwritten: readonly number[]; readonly reason: string };
   ConfigNotFound: { readonly searched: readonly string[] };
   ConfigInvalid: { readonly file: string; readonly reason: string };
   InvalidArgument: { readonly argument: string; readonly reason: string };
@@ -109,6 +110,7 @@ const everyCode: Record<ErrorCode, true> = {
   LogNotFound: true,
   LogClosed: true,
   LogWriteFailed: true,
+  AppendIncomplete: true,
   ConfigNotFound: true,
   ConfigInvalid: true,
   InvalidArgument: true,

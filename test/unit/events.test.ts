@@ -502,6 +502,7 @@ describe('errors', () => {
     'LogNotFound',
     'LogClosed',
     'LogWriteFailed',
+    'AppendIncomplete',
     'ConfigNotFound',
     'ConfigInvalid',
     'InvalidArgument',

@@ -1,0 +1,44 @@
+import { UnilogError } from '../../errors.ts';
+import type { Position } from '../../log/eventLog.ts';
+
+/** Where reading resumes in one shard: at or after a sequence number, or nowhere (the shard is closed and fully read). */
+export type ShardCursor = { readonly kind: 'at' | 'after'; readonly sequence: string } | { readonly kind: 'end' };
+
+/** A cut through the stream: one cursor per shard; a shard it does not name is read from its start (TRIM_HORIZON). */
+export type Cut = ReadonlyMap<string, ShardCursor>;
+
+const prefix = 'kinesis:';
+const entryPattern = /^([A-Za-z0-9_.-]{1,128})=(?:(at|after)\.([0-9]{1,128})|end)$/;
+
+/** Parses a Kinesis position; throws `InvalidPosition` for anything else (including embedded positions such as `"0"`). */
+export function parseCut(position: Position | undefined): Cut {
+  const cut = new Map<string, ShardCursor>();
+  if (position === undefined) return cut;
+  const invalid = () =>
+    new UnilogError('InvalidPosition', `Invalid position ${JSON.stringify(position)}: Kinesis positions look like "kinesis:shardId-000000000000=at.4959…"; use a position this log returned.`, { position });
+  if (typeof position !== 'string' || !position.startsWith(prefix)) throw invalid();
+  const body = position.slice(prefix.length);
+  if (body === '') return cut;
+  for (const entry of body.split(',')) {
+    const match = entryPattern.exec(entry);
+    const shardId = match?.[1];
+    if (match === null || shardId === undefined || cut.has(shardId)) throw invalid();
+    const kind = match[2];
+    const sequence = match[3];
+    cut.set(shardId, kind === 'at' || kind === 'after' ? { kind, sequence: sequence ?? '' } : { kind: 'end' });
+  }
+  return cut;
+}
+
+/** Formats a cut; entries are sorted by shard id, so equal cuts give equal strings. */
+export function formatCut(cut: Cut): Position {
+  const entries = [...cut.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([shardId, cursor]) => (cursor.kind === 'end' ? `${shardId}=end` : `${shardId}=${cursor.kind}.${cursor.sequence}`));
+  return prefix + entries.join(',');
+}
+
+/** The position of one stored record: its shard, at its sequence number. */
+export function recordPosition(shardId: string, sequence: string): Position {
+  return formatCut(new Map([[shardId, { kind: 'at', sequence }]]));
+}
