@@ -1,6 +1,5 @@
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import { UnilogError, type ValidationIssue } from '../../errors.ts';
 import type { EventCatalog } from '../../events/catalog.ts';
@@ -9,6 +8,7 @@ import { createPublisher, type Publisher, type PublishItemShape } from '../../ev
 import type { StoredEvent } from '../../log/eventLog.ts';
 import { authorize, authorizeTypes, type ServiceDeps, type ServiceEnv } from '../app.ts';
 import { problemSchema, storedEventSchema } from '../openapiSchemas.ts';
+import { readBody } from '../readBody.ts';
 import { decodeUtf8, maxBodyBytes, parseJsonBody, parsePublishBody, publishBodySchema, type PublishRequestItem } from '../requestBody.ts';
 
 /** Events per GET /events page at most, and by default. */
@@ -74,15 +74,9 @@ export function eventRoutes(app: OpenAPIHono<ServiceEnv>, deps: ServiceDeps): vo
       }
       await next();
     },
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: () => {
-        throw new UnilogError('PayloadTooLarge', `The body is over ${maxBodyBytes} bytes: send smaller batches.`, { limit: maxBodyBytes, what: 'body bytes' });
-      },
-    }),
     async (c) => {
       const principal = c.get('principal');
-      const bytes = new Uint8Array(await c.req.arrayBuffer());
+      const bytes = await readBody(c, maxBodyBytes);
       const { items, batch } = parsePublishBody(parseJsonBody(decodeUtf8(bytes)));
       const unknown = items.map((item, index) => ({ item, index })).filter(({ item }) => !catalog.has(item.type));
       if (unknown.length > 0) throw unknownTypes(catalog, items, unknown, batch);
