@@ -26,7 +26,7 @@ const baseTime = Date.UTC(2025, 0, 1);
 const eventsPerMillisecond = 50;
 
 /** A small fast seeded PRNG (mulberry32), so every run generates the same data. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -96,4 +96,9 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/** The number of items in a list of batches. */
+export function countOf(batches: readonly (readonly unknown[])[]): number {
+  return batches.reduce((sum, batch) => sum + batch.length, 0);
 }

@@ -13,7 +13,7 @@ import { closeSync, fdatasyncSync, openSync, readdirSync, readSync, rmSync, stat
 import path from 'node:path';
 import { createPublisher, openFileEventLog, type EventEnvelope, type FileEventLog } from '../../src/index.ts';
 import { parseNumberFlags, type SuiteArgs } from '../lib/args.ts';
-import { benchSource, chunk, createDataGenerator, createEnvelopeFactory, generateEvents, OrderPlaced, type OrderData } from '../lib/events.ts';
+import { benchSource, chunk, countOf, createDataGenerator, createEnvelopeFactory, generateEvents, OrderPlaced, type OrderData } from '../lib/events.ts';
 import { measureRounds, round, secondsSince, type Measurement } from '../lib/measure.ts';
 import { collectGarbage, RssSampler } from '../lib/memory.ts';
 import { progress } from '../lib/progress.ts';
@@ -165,9 +165,6 @@ function publishOnce(root: TempRoot, itemBatches: readonly (readonly { type: typ
   });
 }
 
-function countOf(batches: readonly (readonly unknown[])[]): number {
-  return batches.reduce((sum, batch) => sum + batch.length, 0);
-}
 
 interface ReplayResults {
   readonly baseline: Measurement;

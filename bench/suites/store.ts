@@ -20,7 +20,7 @@
 import { getInMemoryEventStore, isExpectedVersionConflictError, type Event as EmmettEvent, type InMemoryEventStore } from '@event-driven-io/emmett';
 import { isUnilogError, openFileEventLog, openFileEventStore, type EventStore, type FileEventLog, type StreamEnvelope } from '../../src/index.ts';
 import { parseNumberFlags, type SuiteArgs } from '../lib/args.ts';
-import { chunk, createDataGenerator, OrderPlaced, type OrderData } from '../lib/events.ts';
+import { chunk, countOf, createDataGenerator, OrderPlaced, random, type OrderData } from '../lib/events.ts';
 import { measureRounds, round, secondsSince, type Measurement } from '../lib/measure.ts';
 import { progress } from '../lib/progress.ts';
 import type { SuiteReport } from '../lib/suite.ts';
@@ -65,18 +65,6 @@ interface OrderTotals {
 }
 const initialTotals = (): OrderTotals => ({ orders: 0, totalCents: 0 });
 const addOrder = (state: OrderTotals, data: OrderData): OrderTotals => ({ orders: state.orders + 1, totalCents: state.totalCents + data.totalCents });
-
-/** mulberry32, seeded: every run picks the same streams and positions. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const streamName = (prefix: string, i: number): string => `${prefix}-${String(i).padStart(6, '0')}`;
 
@@ -360,9 +348,6 @@ async function appendCases(root: TempRoot, count: number, options: Options): Pro
   }
 }
 
-function countOf(batches: readonly (readonly unknown[])[]): number {
-  return batches.reduce((sum, batch) => sum + batch.length, 0);
-}
 
 // ---- reading a stream out of a big log -------------------------------------------------------------------------------
 

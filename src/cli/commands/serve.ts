@@ -3,6 +3,7 @@ import { startService } from '../../service/server.ts';
 import { localOnly } from '../client.ts';
 import { dataDir, requireConfig, usageError, type GlobalOptions } from '../context.ts';
 import { write, type Io } from '../output.ts';
+import { untilSignal } from '../signals.ts';
 
 /** Options of `unilog serve`. */
 export interface ServeCommandOptions extends GlobalOptions {
@@ -24,15 +25,7 @@ export async function serveCommand(options: ServeCommandOptions, io: Io): Promis
   }
   const service = await startService({ dir: dataDir(options, config), config, port, host, insecure: options.insecure === true, logger });
   await write(io.stdout, io.json ? `${JSON.stringify({ url: service.url })}\n` : `unilog serve: listening on ${service.url} (stop with Ctrl-C)\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilSignal();
   await service.close();
   return 0;
 }

@@ -6,6 +6,7 @@ import { openFileEventLog } from '../../log/file/fileEventLog.ts';
 import { serviceClient, type ServiceClient } from '../client.ts';
 import { dataDir, logDir, optionalConfig, type GlobalOptions } from '../context.ts';
 import { write, type Io } from '../output.ts';
+import { untilSignal } from '../signals.ts';
 
 /** Options of `unilog tail`. */
 export interface TailCommandOptions extends GlobalOptions {
@@ -92,19 +93,6 @@ async function tailService(client: ServiceClient, options: TailCommandOptions, l
   }
   void stop;
   return 0;
-}
-
-/** Resolves on the first SIGINT or SIGTERM. */
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }
 
 /** One event on one line: position, time, type, key, source, data. */
