@@ -5,3 +5,11 @@
  */
 export { createKinesisEventLog } from './kinesis/index.ts';
 export type { KinesisEventLogOptions, KinesisRetryOptions } from './kinesis/index.ts';
+export { createDynamoEventStore, dynamoPosition } from './dynamodb/dynamoEventStore.ts';
+export type { DynamoEventStoreOptions } from './dynamodb/dynamoEventStore.ts';
+export { createTableIfMissing } from './dynamodb/dynamoEventStoreTables.ts';
+export type { CreateTableIfMissingOptions } from './dynamodb/dynamoEventStoreTables.ts';
+export { createOutboxRelay } from './dynamodb/outboxRelay.ts';
+export type { OutboxRelay, OutboxRelayOptions } from './dynamodb/outboxRelay.ts';
+export { createDynamoViewStorage } from './dynamodb/dynamoViewStore.ts';
+export type { DynamoViewStorageOptions } from './dynamodb/dynamoViewStore.ts';

@@ -1,0 +1,75 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { Position } from '../../log/eventLog.ts';
+import type { DeadLetter } from '../../views/viewStore.ts';
+import { invalid, subjectOf, toJson } from '../../views/viewChecks.ts';
+
+// The item layout of DynamoDB views (docs/aws.md, "DynamoDB views"): one table, `pk` + `sk` strings.
+// A copy is one partition, `pk` = `<projection>/<copy>` ('/' is in no name), so `drop` is one Query away from every item.
+
+/** A DynamoDB item, as the low-level client takes it. */
+export type Item = Record<string, AttributeValue>;
+
+/** The partition of a copy. */
+export const copyPk = (projection: string, copy: string): string => `${projection}/${copy}`;
+/** The partition of a projection's current-copy item. */
+export const currentPk = (projection: string): string => projection;
+
+export const checkpointSk = 'cp';
+export const metaSk = 'meta';
+export const currentSk = 'current';
+/** Rows of a table: `r#<table>#<key>`; table names have no '#', so a table's rows share this prefix and sort by key. */
+export const rowPrefix = (table: string): string => `r#${table}#`;
+/** Index entries of one field value; the value is length-prefixed, so no value's prefix is another value's. */
+export const indexPrefix = (table: string, field: string, value: string): string => `i#${table}#${field}#${value.length}:${value}#`;
+export const deadLetterSk = (position: Position): string => `d#${position}`;
+export const parkedSk = (position: Position): string => `p#${position}`;
+export const auditPrefix = 'a#';
+
+const decimalPattern = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * The index value of a field, as the memory and SQLite adapters compare: strings and numbers never equal each other,
+ * booleans are 1 and 0, objects and arrays their JSON text; null and missing are not indexed.
+ */
+export function indexValue(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return `s${value}`;
+    case 'number':
+      return Number.isFinite(value) ? `n${value}` : undefined;
+    case 'boolean':
+      return value ? 'n1' : 'n0';
+    case 'object':
+      return value === null ? undefined : `s${JSON.stringify(value)}`;
+    default:
+      return undefined;
+  }
+}
+
+/** Decimal positions (embedded logs) compare as numbers; others as strings. */
+export function comparePositions(a: string, b: string): number {
+  if (a.length !== b.length && decimalPattern.test(a) && decimalPattern.test(b)) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Checks a log position: any non-empty string (Kinesis positions are not decimal). */
+export function checkPosition(argument: string, position: unknown): Position {
+  if (typeof position === 'string' && position !== '') return position;
+  throw invalid(argument, `${JSON.stringify(position)} is not a position`, 'Pass the position of a log event.');
+}
+
+/** Checks a dead letter's fields and serializes it. */
+export function checkDeadLetter(deadLetter: DeadLetter, i: number): { position: Position; json: string } {
+  const argument = `changes.deadLetters.add[${i}]`;
+  const position = checkPosition(`${argument}.position`, deadLetter.position);
+  subjectOf(argument, deadLetter);
+  const { error, attempts, at, mode } = deadLetter as Partial<DeadLetter>;
+  if (typeof error !== 'object' || typeof error.message !== 'string') throw invalid(argument, 'it has no error message', 'Pass the handler\'s error.');
+  if (typeof attempts !== 'number' || !Number.isSafeInteger(attempts) || typeof at !== 'string' || (mode !== 'parked' && mode !== 'skipped')) {
+    throw invalid(argument, 'its attempts, at or mode is missing or wrong', 'Pass a whole number of attempts, an ISO time and parked or skipped.');
+  }
+  return { position, json: toJson(argument, deadLetter) };
+}
+
+/** A string attribute of an item, or undefined. */
+export const str = (item: Item | undefined, name: string): string | undefined => item?.[name]?.S;
