@@ -13,3 +13,5 @@ export { createOutboxRelay } from './dynamodb/outboxRelay.ts';
 export type { OutboxRelay, OutboxRelayOptions } from './dynamodb/outboxRelay.ts';
 export { createDynamoViewStorage } from './dynamodb/dynamoViewStore.ts';
 export type { DynamoViewStorageOptions } from './dynamodb/dynamoViewStore.ts';
+export { createBucketIfMissing, createS3BlobStore } from './s3/index.ts';
+export type { S3BlobStoreOptions } from './s3/index.ts';

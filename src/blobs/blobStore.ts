@@ -3,8 +3,8 @@ import { UnilogError } from '../errors.ts';
 /**
  * The BlobStore port: bytes (images, exports) under string keys, beside the log. Events carry the key, never the
  * bytes: a log event is small (1 MiB at most) and an image is not.
- * Adapters: `createMemoryBlobStore` (tests), `openLocalBlobStore` (a folder, the default). An S3 adapter belongs to
- * `unilog/aws` and is not written yet.
+ * Adapters: `createMemoryBlobStore` (tests), `openLocalBlobStore` (a folder, the default), and `createS3BlobStore`
+ * on the `unilog/aws` subpath; all run one contract suite.
  * @module
  */
 
