@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Consumer, EventLog, Publisher } from '../../src/index.ts';
 import type { assignmentsProjection, cartsProjection, catalogProjection, categoriesProjection, photographersProjection, scoresProjection } from '../../projections/index.ts';
+import type { CartCommandHandler } from '../cart/cartDecider.ts';
 import type { helloRetailEvents } from '../events.ts';
 import type { SimulatorSmsGateway } from '../sms/simulator/index.ts';
 import type { PhoneSimulator } from './phoneSimulator.ts';
@@ -33,6 +34,8 @@ export interface WebDeps {
   /** Every consumer the demo runs (the projections and the workflow's reactors), for the operator page. */
   readonly consumers: ReadonlyMap<string, Consumer>;
   readonly publishers: WebPublishers;
+  /** The shop's cart commands: the cart decider's command handler, on the shop's event store (`cart-<customerId>` streams). */
+  readonly cart: CartCommandHandler;
   /** The simulated phones' inboxes. */
   readonly sms: SimulatorSmsGateway;
   /** Sends a photographer's photo as an MMS through the Twilio webhook. */

@@ -8,9 +8,10 @@ import { Hono } from 'hono';
 import pino, { type Logger } from 'pino';
 import { openLocalBlobStore } from '../../src/blobs/local/index.ts';
 import { openSqliteTimerStore } from '../../src/consumers/timers.ts';
-import { createCatalog, createConsumer, createPublisher, isUnilogError, openFileEventLog, openFileEventStore, openSqliteViewStorage, type Consumer } from '../../src/index.ts';
+import { createCatalog, createCommandHandler, createConsumer, createPublisher, isUnilogError, openFileEventLog, openFileEventStore, openSqliteViewStorage, type Consumer, type EventStore } from '../../src/index.ts';
 import { createEventLogService, createKey, createKeyVerifier } from '../../src/service/index.ts';
 import { assignmentsProjection, cartsProjection, catalogProjection, categoriesProjection, photographersProjection, scoresProjection } from '../../projections/index.ts';
+import { cartDecider, type CartEvent } from '../cart/cartDecider.ts';
 import { helloRetailEvents } from '../events.ts';
 import { createPhotoIntake, createSharpImageProcessor, webhookPath } from '../photos/index.ts';
 import { seedDemo, type SeedResult } from '../seed.ts';
@@ -89,11 +90,13 @@ export async function startHelloRetailDemo(options: HelloRetailDemoOptions): Pro
       scores: createConsumer(scoresProjection, consumerOptions),
     };
 
-    // Two stores on the one log, each with its producer identity and its own stream index: their streams are disjoint.
+    // Three stores on the one log, each with its producer identity and its own stream index: their streams are disjoint.
     const workflowStore = await openFileEventStore({ log, catalog, dir: path.join(dir, 'store', 'workflow'), source: 'photo-workflow' });
     closers.push(() => workflowStore.close());
     const intakeStore = await openFileEventStore({ log, catalog, dir: path.join(dir, 'store', 'intake'), source: 'photo-intake' });
     closers.push(() => intakeStore.close());
+    const shopStore = await openFileEventStore({ log, catalog, dir: path.join(dir, 'store', 'shop'), source: 'shop-web' });
+    closers.push(() => shopStore.close());
     const timers = await openSqliteTimerStore({ dir: path.join(dir, 'timers') });
     closers.push(() => timers.close());
     const blobs = await openLocalBlobStore({ dir: path.join(dir, 'blobs') });
@@ -168,6 +171,7 @@ export async function startHelloRetailDemo(options: HelloRetailDemoOptions): Pro
         shop: createPublisher({ log, catalog, source: 'shop-web' }),
         photographer: createPublisher({ log, catalog, source: 'photographer-web' }),
       },
+      cart: createCommandHandler(shopStore as unknown as EventStore<CartEvent>, cartDecider),
       sms,
       phone,
     });

@@ -1,13 +1,27 @@
 // The customer's pages: categories, products with their photos, the cart and buying.
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import { html } from 'hono/html';
 import type { ProductRow } from '../../projections/index.ts';
+import { CartRefusal, cartStream, type CartCommand } from '../cart/cartDecider.ts';
 import { customerOf, field, flash, messageOf, settle, takeFlash, type WebDeps } from './context.ts';
 import { page, photoBadge, price, productImage, type Html } from './layout.ts';
 
 /** Registers the shop's routes. */
 export function shopRoutes(app: Hono, deps: WebDeps): void {
-  const { views, log, publishers } = deps;
+  const { views, log, cart } = deps;
+
+  /**
+   * Sends a command to the customer's cart (`cart-<customerId>`): the events it caused, or `undefined` after leaving
+   * a notice, when the cart refused it (say, removing a product that is not in it) or the append failed.
+   */
+  const command = async (c: Context, cartCommand: CartCommand, failed: string) => {
+    try {
+      return (await cart(cartStream(cartCommand.customerId), cartCommand)).events;
+    } catch (error) {
+      flash(c, { kind: 'error', text: error instanceof CartRefusal ? error.message : `${failed}: ${messageOf(error)}` });
+      return undefined;
+    }
+  };
 
   app.get('/', async (c) => {
     customerOf(c);
@@ -88,7 +102,7 @@ ${products.length === 0 ? html`<p>No products in this category.</p>` : productGr
     const product = await views.catalog.view.products.get(c.req.param('id'));
     const back = `/products/${encodeURIComponent(c.req.param('id'))}`;
     if (!product) return c.notFound();
-    await publishers.shop.publish('product.purchased', { productId: product.id, customerId });
+    if (!(await command(c, { kind: 'buy', customerId, productId: product.id }, 'The purchase failed'))) return c.redirect(back, 303);
     const current = await settle(log, [views.catalog, views.carts, views.scores]);
     flash(c, { kind: 'ok', text: `Thank you: you bought ${product.name} for ${price(product.priceCents)}.${current ? '' : ' (The shop is catching up; counts update in a moment.)'}` });
     return c.redirect(back, 303);
@@ -134,7 +148,7 @@ ${lines.length === 0
       flash(c, { kind: 'error', text: 'Choose a product and a quantity from 1 to 99.' });
       return c.redirect(product ? `/products/${encodeURIComponent(productId)}` : '/', 303);
     }
-    await publishers.shop.publish('cart.item-added', { cartId: customerId, customerId, productId, quantity });
+    if (!(await command(c, { kind: 'add', customerId, productId, quantity }, 'Adding to your cart failed'))) return c.redirect(`/products/${encodeURIComponent(productId)}`, 303);
     await settle(log, [views.carts]);
     flash(c, { kind: 'ok', text: `Added ${quantity} × ${product.name} to your cart.` });
     return c.redirect('/cart', 303);
@@ -143,7 +157,7 @@ ${lines.length === 0
   app.post('/cart/items/:productId/remove', async (c) => {
     const customerId = customerOf(c);
     const productId = c.req.param('productId');
-    await publishers.shop.publish('cart.item-removed', { cartId: customerId, customerId, productId });
+    if (!(await command(c, { kind: 'remove', customerId, productId }, 'Removing from your cart failed'))) return c.redirect('/cart', 303);
     await settle(log, [views.carts]);
     flash(c, { kind: 'ok', text: 'Removed from your cart.' });
     return c.redirect('/cart', 303);
@@ -151,19 +165,9 @@ ${lines.length === 0
 
   app.post('/cart/checkout', async (c) => {
     const customerId = customerOf(c);
-    const cart = await views.carts.view.carts.get(customerId);
-    const items = Object.entries(cart?.lines ?? {}).flatMap(([productId, quantity]) => Array.from({ length: quantity }, () => ({ type: 'product.purchased' as const, data: { productId, customerId } })));
-    if (items.length === 0) {
-      flash(c, { kind: 'error', text: 'Your cart is empty: add a product first.' });
-      return c.redirect('/cart', 303);
-    }
-    try {
-      // One batch: the purchases of a checkout are appended together or not at all.
-      await publishers.shop.publishBatch(items);
-    } catch (error) {
-      flash(c, { kind: 'error', text: `The purchase failed: ${messageOf(error)}` });
-      return c.redirect('/cart', 303);
-    }
+    // Decided on the cart's stream, not its view; one append: the purchases of a checkout are appended together or not at all.
+    const items = await command(c, { kind: 'checkout', customerId }, 'The purchase failed');
+    if (!items) return c.redirect('/cart', 303);
     await settle(log, [views.carts, views.catalog, views.scores]);
     flash(c, { kind: 'ok', text: `Thank you: you bought ${items.length} ${items.length === 1 ? 'item' : 'items'}.` });
     return c.redirect('/cart', 303);
