@@ -82,5 +82,5 @@ export { isBlobKey, checkBlobKey, maxBlobKeyLength } from './blobs/blobStore.ts'
 export { createMemoryBlobStore } from './blobs/memory/index.ts';
 export { openLocalBlobStore } from './blobs/local/index.ts';
 export type { LocalBlobStoreOptions } from './blobs/local/index.ts';
-export { createTimerScheduler, createMemoryTimerStore, openSqliteTimerStore, createManualClock, systemClock, timerEventId, timerEventSchema } from './consumers/timers.ts';
-export type { Clock, ManualClock, TimerStore, TimerRecord, TimerEvent, TimerState, TimerScheduler, TimerSchedulerOptions, ScheduledEvent, SqliteTimerStoreOptions } from './consumers/timers.ts';
+export { createTimerScheduler, createMemoryTimerStore, openSqliteTimerStore, createManualClock, systemClock, timerEventId, timerEventSchema } from './consumers/timers/index.ts';
+export type { Clock, ManualClock, TimerStore, TimerRecord, TimerEvent, TimerState, TimerScheduler, TimerSchedulerOptions, ScheduledEvent, SqliteTimerStoreOptions } from './consumers/timers/index.ts';

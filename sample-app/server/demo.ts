@@ -7,7 +7,7 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import pino, { type Logger } from 'pino';
 import { openLocalBlobStore } from '../../src/blobs/local/index.ts';
-import { openSqliteTimerStore } from '../../src/consumers/timers.ts';
+import { openSqliteTimerStore } from '../../src/consumers/timers/index.ts';
 import { createCatalog, createCommandHandler, createConsumer, createPublisher, isUnilogError, openFileEventLog, openFileEventStore, openSqliteViewStorage, type Consumer, type EventStore } from '../../src/index.ts';
 import { createEventLogService, createKey, createKeyVerifier } from '../../src/service/index.ts';
 import { assignmentsProjection, cartsProjection, catalogProjection, categoriesProjection, photographersProjection, scoresProjection } from '../../projections/index.ts';
