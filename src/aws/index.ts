@@ -15,3 +15,5 @@ export { createDynamoViewStorage } from './dynamodb/dynamoViewStore.ts';
 export type { DynamoViewStorageOptions } from './dynamodb/dynamoViewStore.ts';
 export { createBucketIfMissing, createS3BlobStore } from './s3/index.ts';
 export type { S3BlobStoreOptions } from './s3/index.ts';
+export { createKinesisHandler } from './lambda/index.ts';
+export type { KinesisBatchResponse, KinesisHandlerOptions, KinesisStreamEvent, KinesisStreamRecord } from './lambda/index.ts';

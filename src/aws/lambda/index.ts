@@ -1,0 +1,2 @@
+export { createKinesisHandler } from './kinesisHandler.ts';
+export type { KinesisBatchResponse, KinesisHandlerOptions, KinesisStreamEvent, KinesisStreamRecord } from './kinesisHandler.ts';
