@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createDynamoEventStore, createOutboxRelay } from '../../src/aws/index.ts';
+import { createDynamoEventStore, createKinesisEventLog, createOutboxRelay } from '../../src/aws/index.ts';
+import { createTestStream, kinesaliteClient } from './kinesisStreams.ts';
 import { inStreamOrder } from '../../src/aws/dynamodb/outboxRelay.ts';
 import { createMemoryEventLog, type EventLog, type StoredEvent } from '../../src/index.ts';
 import { storeEvents } from '../contract/eventStore.contract.ts';
@@ -44,6 +45,34 @@ describe('outbox relay (DynamoDB Local)', () => {
     expect(await relay.pump(), 'sent entries are deleted').toBe(0);
     await Promise.all([relay.close(), store.close(), log.close()]);
     await tables.remove();
+  });
+
+  it('publishes to the Kinesis log (kinesalite): every event once, each stream in order', async () => {
+    const { tables, store, expected } = await setup();
+    const kinesis = kinesaliteClient();
+    const stream = await createTestStream(kinesis, 2);
+    const log = createKinesisEventLog({ client: kinesis, streamName: stream.streamName });
+    const relay = createOutboxRelay({ client, outboxTableName: tables.outboxTableName, log, buckets: 3, batchSize: 7 });
+    try {
+      const published = await relay.pump();
+      const events: StoredEvent[] = [];
+      for (let from: string | undefined; ; ) {
+        const page = await log.read({ ...(from === undefined ? {} : { from }), limit: 1000 });
+        if (page.events.length === 0) break;
+        events.push(...page.events);
+        from = page.next;
+      }
+      expect(events).toHaveLength(published);
+      expect(new Set(events.map((e) => e.event.id)).size).toBe(published);
+      // Kinesis orders per key (the stream id is the key): each stream's versions arrive 1, 2, 3…
+      const byStream = versionsByStream(events);
+      for (const [streamId, version] of expected) expect(byStream.get(streamId), `${streamId} in order`).toEqual(Array.from({ length: version }, (_, i) => i + 1));
+    } finally {
+      await Promise.all([relay.close(), store.close(), log.close()]);
+      await stream.remove();
+      kinesis.destroy();
+      await tables.remove();
+    }
   });
 
   it('a relay stopped between publishing and marking publishes again: duplicates, never a loss, in stream order', async () => {
