@@ -129,3 +129,22 @@ export function checkCheckpoint(checkpoint: Checkpoint): Checkpoint {
   return { position, version: version as number };
 }
 
+
+/**
+ * The index value of a field, mirroring SQLite's `json_extract` comparison: strings and numbers never equal
+ * each other, booleans compare as 1 and 0, objects and arrays as their JSON text; null and missing are not indexed.
+ */
+export function indexValue(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return `s${value}`;
+    case 'number':
+      return Number.isFinite(value) ? `n${value}` : undefined;
+    case 'boolean':
+      return value ? 'n1' : 'n0';
+    case 'object':
+      return value === null ? undefined : `s${JSON.stringify(value)}`;
+    default:
+      return undefined;
+  }
+}

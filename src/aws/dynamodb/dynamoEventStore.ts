@@ -8,6 +8,7 @@ import { createPublisher, type PublishItemShape } from '../../events/publisher.t
 import type { EventLog } from '../../log/eventLog.ts';
 import type { AggregateOptions, AppendToStreamResult, EventStore, ExpectedVersion, ReadStreamOptions, StreamEnvelope, StreamEvent, StreamEventInput } from '../../store/eventStore.ts';
 import { toOutboxItem } from './outboxEntry.ts';
+import { checkExpectedVersion, checkStreamId } from '../../store/streamChecks.ts';
 
 /** Options of {@link createDynamoEventStore}. */
 export interface DynamoEventStoreOptions<TDefs extends AnyEventDefinition> {
@@ -27,7 +28,6 @@ export interface DynamoEventStoreOptions<TDefs extends AnyEventDefinition> {
 
 /** A transaction holds at most 100 items (events, outbox entries and the version check together). */
 const maxTransactionItems = 100;
-const maxStreamIdLength = 256;
 /** Appends retried on contention (a concurrent transaction on the same items), or re-read for `'any'`/`'stream_exists'`. */
 const maxAttempts = 20;
 /** Snapshots live in the stream's partition at version 0, below every event. */
@@ -50,18 +50,7 @@ const noLog: EventLog = {
   close: () => Promise.resolve(),
 };
 
-function checkExpected(expected: unknown): ExpectedVersion {
-  if (expected === 'any' || expected === 'no_stream' || expected === 'stream_exists') return expected;
-  if (typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0) return expected;
-  throw new UnilogError('InvalidArgument', `expectedVersion must be a version (0 or more), 'no_stream', 'stream_exists' or 'any', not ${JSON.stringify(expected)}.`, { argument: 'expectedVersion', reason: 'invalid' });
-}
 
-function checkStreamId(streamId: unknown): string {
-  if (typeof streamId !== 'string' || streamId.length === 0 || streamId.length > maxStreamIdLength) {
-    throw new UnilogError('InvalidStreamId', `A stream id is a string of 1 to ${maxStreamIdLength} characters, such as "product-p1", not ${JSON.stringify(streamId)}.`, { streamId });
-  }
-  return streamId;
-}
 
 /** What a failed write means: a condition failed (the version moved), or contention with another transaction (retry). */
 function classify(error: unknown): 'condition' | 'contention' | undefined {
@@ -205,7 +194,7 @@ export function createDynamoEventStore<const TDefs extends AnyEventDefinition>(o
       await Promise.resolve();
       assertOpen();
       checkStreamId(streamId);
-      const expected = checkExpected(appendOptions.expectedVersion ?? 'any');
+      const expected = checkExpectedVersion(appendOptions.expectedVersion ?? 'any');
       if (!Array.isArray(events) || events.length === 0) throw new UnilogError('InvalidArgument', 'appendToStream needs at least one event.', { argument: 'events', reason: 'empty' });
       // The stream id is every event's partition key, so the relay's log keeps a stream's events in order.
       const items = (events as readonly StreamEventInput<TDefs>[]).map((event): PublishItemShape => ({ ...(event as PublishItemShape), key: streamId }));

@@ -27,24 +27,8 @@ export const auditPrefix = 'a#';
 
 const decimalPattern = /^(0|[1-9][0-9]*)$/;
 
-/**
- * The index value of a field, as the memory and SQLite adapters compare: strings and numbers never equal each other,
- * booleans are 1 and 0, objects and arrays their JSON text; null and missing are not indexed.
- */
-export function indexValue(value: unknown): string | undefined {
-  switch (typeof value) {
-    case 'string':
-      return `s${value}`;
-    case 'number':
-      return Number.isFinite(value) ? `n${value}` : undefined;
-    case 'boolean':
-      return value ? 'n1' : 'n0';
-    case 'object':
-      return value === null ? undefined : `s${JSON.stringify(value)}`;
-    default:
-      return undefined;
-  }
-}
+/** Index values compare as in the memory and SQLite adapters (one definition for all). */
+export { indexValue } from '../../views/viewChecks.ts';
 
 /** Decimal positions (embedded logs) compare as numbers; others as strings. */
 export function comparePositions(a: string, b: string): number {

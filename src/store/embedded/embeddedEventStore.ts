@@ -7,6 +7,7 @@ import { createPublisher, type PublishItemShape } from '../../events/publisher.t
 import type { EventLog } from '../../log/eventLog.ts';
 import type { AggregateOptions, AppendToStreamResult, EventStore, ExpectedVersion, StreamEnvelope, StreamEvent, StreamEventInput } from '../eventStore.ts';
 import type { IndexedEvent, StreamIndex } from './streamIndex.ts';
+import { checkExpectedVersion, checkStreamId, meetsExpectedVersion } from '../streamChecks.ts';
 
 /** Options of {@link createEmbeddedEventStore}. */
 export interface EmbeddedEventStoreOptions<TDefs extends AnyEventDefinition> {
@@ -28,28 +29,9 @@ interface PendingAppend {
 
 /** Errors of one event rather than of the log: a group failing with one is appended request by request. */
 const perEventCodes = new Set(['EventTooLarge', 'EventNotSerializable', 'InvalidPartitionKey']);
-const maxStreamIdLength = 256;
 
-/** Whether a stream at `actual` meets `expected`. */
-function meets(expected: ExpectedVersion, actual: number): boolean {
-  if (expected === 'any') return true;
-  if (expected === 'no_stream') return actual === 0;
-  if (expected === 'stream_exists') return actual > 0;
-  return expected === actual;
-}
 
-function checkExpected(expected: unknown): ExpectedVersion {
-  if (expected === 'any' || expected === 'no_stream' || expected === 'stream_exists') return expected;
-  if (typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0) return expected;
-  throw new UnilogError('InvalidArgument', `expectedVersion must be a version (0 or more), 'no_stream', 'stream_exists' or 'any', not ${JSON.stringify(expected)}.`, { argument: 'expectedVersion', reason: 'invalid' });
-}
 
-function checkStreamId(streamId: unknown): string {
-  if (typeof streamId !== 'string' || streamId.length === 0 || streamId.length > maxStreamIdLength) {
-    throw new UnilogError('InvalidStreamId', `A stream id is a string of 1 to ${maxStreamIdLength} characters, such as "product-p1", not ${JSON.stringify(streamId)}.`, { streamId });
-  }
-  return streamId;
-}
 
 /**
  * An event store over an embedded log and a stream index. Appends are grouped: every append that arrives while one
@@ -80,7 +62,7 @@ export async function createEmbeddedEventStore<TDefs extends AnyEventDefinition>
     const envelopes: EventEnvelope[] = [];
     for (const request of group) {
       const actual = versions.get(request.streamId) ?? index.version(request.streamId);
-      if (!meets(request.expected, actual)) {
+      if (!meetsExpectedVersion(request.expected, actual)) {
         request.reject(
           new UnilogError('ConcurrencyConflict', `Stream ${request.streamId} is at version ${actual}, not ${String(request.expected)}: load it again and retry the command.`, {
             streamId: request.streamId,
@@ -136,7 +118,7 @@ export async function createEmbeddedEventStore<TDefs extends AnyEventDefinition>
       try {
         assertOpen();
         checkStreamId(streamId);
-        const expected = checkExpected(appendOptions.expectedVersion ?? 'any');
+        const expected = checkExpectedVersion(appendOptions.expectedVersion ?? 'any');
         if (!Array.isArray(events) || events.length === 0) throw new UnilogError('InvalidArgument', 'appendToStream needs at least one event.', { argument: 'events', reason: 'empty' });
         // The stream id is every event's partition key: a stream's events keep their order on per-key logs too.
         const items = (events as readonly StreamEventInput<TDefs>[]).map((event): PublishItemShape => ({ ...(event as PublishItemShape), key: streamId }));

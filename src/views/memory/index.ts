@@ -4,7 +4,7 @@
  */
 import type { Position } from '../../log/eventLog.ts';
 import type { Checkpoint, DeadLetter, DeadLetterAudit, ParkedEvent, Row, TableLayout, ViewChanges, ViewStorage, ViewStore } from '../viewStore.ts';
-import { checkLayout, checkName, invalid, parseLimit, subjectOf, toJson } from '../viewChecks.ts';
+import { checkLayout, checkName, indexValue, invalid, parseLimit, subjectOf, toJson } from '../viewChecks.ts';
 
 /** A stored row, updated in place by later commits of its key. */
 interface StoredRow {
@@ -42,24 +42,6 @@ interface CopyData {
 
 const decimalPattern = /^(0|[1-9][0-9]*)$/;
 
-/**
- * The index key of a field value, mirroring SQLite's `json_extract` comparison: strings and numbers never equal
- * each other, booleans compare as 1 and 0, objects and arrays as their JSON text; null and missing are not indexed.
- */
-function indexKey(value: unknown): string | undefined {
-  switch (typeof value) {
-    case 'string':
-      return `s${value}`;
-    case 'number':
-      return Number.isFinite(value) ? `n${value}` : undefined;
-    case 'boolean':
-      return value ? 'n1' : 'n0';
-    case 'object':
-      return value === null ? undefined : `s${JSON.stringify(value)}`;
-    default:
-      return undefined;
-  }
-}
 
 // Surrogates encode code points above U+FFFF: rank them after U+E000–U+FFFF, so keys sort by code point (UTF-8 byte order, as SQLite sorts TEXT).
 const rank = (unit: number): number => (unit >= 0xe000 ? unit - 0x800 : unit >= 0xd800 ? unit + 0x2000 : unit);
@@ -227,7 +209,7 @@ function applyLayout(table: TableData, layout: TableLayout): void {
     table.fieldIndexes.push(index);
     table.indexes.set(field, index);
     for (const [key, stored] of table.rows) {
-      const value = indexKey(stored.row[field]);
+      const value = indexValue(stored.row[field]);
       // A new array: rows of a table without indexes share one empty array.
       stored.indexKeys = [...stored.indexKeys, value];
       if (value !== undefined) addToIndex(index, value, key);
@@ -243,7 +225,7 @@ function insertRow(table: TableData, key: string, row: Row): void {
   const count = fields.length;
   const indexKeys = count === 0 ? noIndexKeys : new Array<string | undefined>(count);
   for (let i = 0; i < count; i++) {
-    const value = indexKey(row[fields[i] as string]);
+    const value = indexValue(row[fields[i] as string]);
     indexKeys[i] = value;
     if (value !== undefined) addToIndex(fieldIndexes[i] as FieldIndex, value, key);
   }
@@ -261,7 +243,7 @@ function updateRow(table: TableData, key: string, stored: StoredRow, row: Row): 
     const value = row[field];
     // The same primitive has the same index key (objects are fresh copies, so they are compared by index key).
     if (value === old[field]) continue;
-    const next = indexKey(value);
+    const next = indexValue(value);
     const previous = indexKeys[i];
     if (next === previous) continue;
     const index = fieldIndexes[i] as FieldIndex;
@@ -363,7 +345,7 @@ function openMemoryViewStore(data: CopyData, where: string): ViewStore {
           throw invalid('value', `${String(value)} is not a string, finite number or boolean`, 'Query by a JSON scalar.');
         }
         const max = parseLimit(limit);
-        const keys = [...(entries.get(indexKey(value) ?? '') ?? [])].sort(compareKeys).slice(0, max);
+        const keys = [...(entries.get(indexValue(value) ?? '') ?? [])].sort(compareKeys).slice(0, max);
         return keys.map((key) => read(table, key)).filter((row) => row !== undefined);
       }),
     scan: (name, options = {}) =>

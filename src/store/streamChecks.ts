@@ -1,0 +1,28 @@
+import { UnilogError } from '../errors.ts';
+import type { ExpectedVersion } from './eventStore.ts';
+
+/** The longest stream id (Kinesis partition keys and DynamoDB keys both fit). */
+export const maxStreamIdLength = 256;
+
+/** Whether a stream at version `actual` meets `expected`. */
+export function meetsExpectedVersion(expected: ExpectedVersion, actual: number): boolean {
+  if (expected === 'any') return true;
+  if (expected === 'no_stream') return actual === 0;
+  if (expected === 'stream_exists') return actual > 0;
+  return expected === actual;
+}
+
+/** An `expectedVersion` from a caller, checked: a version (0 or more), `no_stream`, `stream_exists` or `any`. */
+export function checkExpectedVersion(expected: unknown): ExpectedVersion {
+  if (expected === 'any' || expected === 'no_stream' || expected === 'stream_exists') return expected;
+  if (typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0) return expected;
+  throw new UnilogError('InvalidArgument', `expectedVersion must be a version (0 or more), 'no_stream', 'stream_exists' or 'any', not ${JSON.stringify(expected)}.`, { argument: 'expectedVersion', reason: 'invalid' });
+}
+
+/** A stream id from a caller, checked: 1 to {@link maxStreamIdLength} characters. */
+export function checkStreamId(streamId: unknown): string {
+  if (typeof streamId !== 'string' || streamId.length === 0 || streamId.length > maxStreamIdLength) {
+    throw new UnilogError('InvalidStreamId', `A stream id is a string of 1 to ${maxStreamIdLength} characters, such as "product-p1", not ${JSON.stringify(streamId)}.`, { streamId });
+  }
+  return streamId;
+}
