@@ -148,3 +148,47 @@ export function indexValue(value: unknown): string | undefined {
       return undefined;
   }
 }
+
+/** Checks a log position kept as text (any non-empty string: Kinesis positions are not decimal). */
+export function checkPositionText(argument: string, position: unknown): string {
+  if (typeof position === 'string' && position !== '') return position;
+  throw invalid(argument, `${JSON.stringify(position)} is not a position`, 'Pass the position of a log event.');
+}
+
+/** Checks a dead letter's fields and serializes it (the adapters that keep dead letters as JSON). */
+export function serializeDeadLetter(deadLetter: DeadLetter, i: number): { position: string; json: string } {
+  const argument = `changes.deadLetters.add[${i}]`;
+  const position = checkPositionText(`${argument}.position`, deadLetter.position);
+  subjectOf(argument, deadLetter);
+  const { error, attempts, at, mode } = deadLetter as Partial<DeadLetter>;
+  if (typeof error !== 'object' || typeof error.message !== 'string') throw invalid(argument, 'it has no error message', 'Pass the handler\'s error.');
+  if (typeof attempts !== 'number' || !Number.isSafeInteger(attempts) || typeof at !== 'string' || (mode !== 'parked' && mode !== 'skipped')) {
+    throw invalid(argument, 'its attempts, at or mode is missing or wrong', 'Pass a whole number of attempts, an ISO time and parked or skipped.');
+  }
+  return { position, json: toJson(argument, deadLetter) };
+}
+
+/** A commit's dead-letter, parked and audit changes, checked and serialized before anything is written. */
+export function checkLetterChanges(changes: ViewChanges): {
+  deadLetters: { position: string; json: string }[];
+  deadLettersGone: string[];
+  parked: { position: string; subject: string; json: string }[];
+  parkedGone: string[];
+  audit: string[];
+} {
+  return {
+    deadLetters: (changes.deadLetters?.add ?? []).map(serializeDeadLetter),
+    deadLettersGone: (changes.deadLetters?.remove ?? []).map((p, i) => checkPositionText(`changes.deadLetters.remove[${i}]`, p)),
+    parked: (changes.parked?.add ?? []).map((p, i) => {
+      const argument = `changes.parked.add[${i}]`;
+      return { position: checkPositionText(`${argument}.position`, p.position), subject: subjectOf(argument, p), json: toJson(argument, p) };
+    }),
+    parkedGone: (changes.parked?.remove ?? []).map((p, i) => checkPositionText(`changes.parked.remove[${i}]`, p)),
+    audit: (changes.audit ?? []).map((a, i) => {
+      if (typeof a.at !== 'string' || typeof a.position !== 'string' || typeof a.action !== 'string' || typeof a.detail !== 'string') {
+        throw invalid(`changes.audit[${i}]`, 'its at, position, action or detail is not a string', 'Pass complete audit entries.');
+      }
+      return toJson(`changes.audit[${i}]`, a);
+    }),
+  };
+}

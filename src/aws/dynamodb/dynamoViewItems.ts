@@ -1,7 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Position } from '../../log/eventLog.ts';
-import type { DeadLetter } from '../../views/viewStore.ts';
-import { invalid, subjectOf, toJson } from '../../views/viewChecks.ts';
 
 // The item layout of DynamoDB views (docs/aws.md, "DynamoDB views"): one table, `pk` + `sk` strings.
 // A copy is one partition, `pk` = `<projection>/<copy>` ('/' is in no name), so `drop` is one Query away from every item.
@@ -36,24 +34,7 @@ export function comparePositions(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Checks a log position: any non-empty string (Kinesis positions are not decimal). */
-export function checkPosition(argument: string, position: unknown): Position {
-  if (typeof position === 'string' && position !== '') return position;
-  throw invalid(argument, `${JSON.stringify(position)} is not a position`, 'Pass the position of a log event.');
-}
 
-/** Checks a dead letter's fields and serializes it. */
-export function checkDeadLetter(deadLetter: DeadLetter, i: number): { position: Position; json: string } {
-  const argument = `changes.deadLetters.add[${i}]`;
-  const position = checkPosition(`${argument}.position`, deadLetter.position);
-  subjectOf(argument, deadLetter);
-  const { error, attempts, at, mode } = deadLetter as Partial<DeadLetter>;
-  if (typeof error !== 'object' || typeof error.message !== 'string') throw invalid(argument, 'it has no error message', 'Pass the handler\'s error.');
-  if (typeof attempts !== 'number' || !Number.isSafeInteger(attempts) || typeof at !== 'string' || (mode !== 'parked' && mode !== 'skipped')) {
-    throw invalid(argument, 'its attempts, at or mode is missing or wrong', 'Pass a whole number of attempts, an ISO time and parked or skipped.');
-  }
-  return { position, json: toJson(argument, deadLetter) };
-}
 
 /** A string attribute of an item, or undefined. */
 export const str = (item: Item | undefined, name: string): string | undefined => item?.[name]?.S;

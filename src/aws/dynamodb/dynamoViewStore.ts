@@ -7,9 +7,9 @@ import type * as DynamoSdk from '@aws-sdk/client-dynamodb';
 import type { DynamoDBClient, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { UnilogError } from '../../errors.ts';
 import type { Checkpoint, DeadLetter, DeadLetterAudit, ParkedEvent, Row, ViewLayout, ViewStorage, ViewStore } from '../../views/viewStore.ts';
-import { checkCheckpoint, checkLayout, checkName, invalid, parseLimit, prepareRows, subjectOf, toJson } from '../../views/viewChecks.ts';
+import { checkCheckpoint, checkLayout, checkLetterChanges, checkName, invalid, parseLimit, prepareRows } from '../../views/viewChecks.ts';
 import {
-  auditPrefix, checkDeadLetter, checkpointSk, checkPosition, comparePositions, copyPk, currentPk, currentSk, deadLetterSk, indexPrefix, indexValue,
+  auditPrefix, checkpointSk, comparePositions, copyPk, currentPk, currentSk, deadLetterSk, indexPrefix, indexValue,
   type Item, metaSk, parkedSk, rowPrefix, str,
 } from './dynamoViewItems.ts';
 
@@ -294,19 +294,7 @@ export function createDynamoViewStorage(options: DynamoViewStorageOptions): View
         assertOpen();
         // Everything is checked first: a bad change throws before anything is written.
         const rows = prepareRows(layout, changes.rows, where);
-        const deadLetters = (changes.deadLetters?.add ?? []).map(checkDeadLetter);
-        const deadLettersGone = (changes.deadLetters?.remove ?? []).map((p, i) => checkPosition(`changes.deadLetters.remove[${i}]`, p));
-        const parked = (changes.parked?.add ?? []).map((p, i) => {
-          const argument = `changes.parked.add[${i}]`;
-          return { position: checkPosition(`${argument}.position`, p.position), subject: subjectOf(argument, p), json: toJson(argument, p) };
-        });
-        const parkedGone = (changes.parked?.remove ?? []).map((p, i) => checkPosition(`changes.parked.remove[${i}]`, p));
-        const audit = (changes.audit ?? []).map((a, i) => {
-          if (typeof a.at !== 'string' || typeof a.position !== 'string' || typeof a.action !== 'string' || typeof a.detail !== 'string') {
-            throw invalid(`changes.audit[${i}]`, 'its at, position, action or detail is not a string', 'Pass complete audit entries.');
-          }
-          return toJson(`changes.audit[${i}]`, a);
-        });
+        const { deadLetters, deadLettersGone, parked, parkedGone, audit } = checkLetterChanges(changes);
         const next = checkCheckpoint(checkpoint);
 
         // The last write per table and key wins: one action per item, as a transaction requires.

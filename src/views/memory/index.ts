@@ -4,7 +4,7 @@
  */
 import type { Position } from '../../log/eventLog.ts';
 import type { Checkpoint, DeadLetter, DeadLetterAudit, ParkedEvent, Row, TableLayout, ViewChanges, ViewStorage, ViewStore } from '../viewStore.ts';
-import { checkLayout, checkName, indexValue, invalid, parseLimit, subjectOf, toJson } from '../viewChecks.ts';
+import { checkLayout, checkLetterChanges, checkName, checkPositionText as checkPosition, indexValue, invalid, parseLimit, toJson } from '../viewChecks.ts';
 
 /** A stored row, updated in place by later commits of its key. */
 interface StoredRow {
@@ -64,24 +64,7 @@ function comparePositions(a: string, b: string): number {
 }
 
 
-function checkPosition(argument: string, position: unknown): Position {
-  if (typeof position === 'string' && position !== '') return position;
-  throw invalid(argument, `${JSON.stringify(position)} is not a position`, 'Pass the position of a log event.');
-}
 
-
-/** Checks a dead letter's fields (the SQLite adapter keeps them in NOT NULL columns) and serializes it. */
-function checkDeadLetter(deadLetter: DeadLetter, i: number): { position: Position; json: string } {
-  const argument = `changes.deadLetters.add[${i}]`;
-  const position = checkPosition(`${argument}.position`, deadLetter.position);
-  subjectOf(argument, deadLetter);
-  const { error, attempts, at, mode } = deadLetter as Partial<DeadLetter>;
-  if (typeof error !== 'object' || typeof error.message !== 'string') throw invalid(argument, 'it has no error message', 'Pass the handler\'s error.');
-  if (typeof attempts !== 'number' || !Number.isSafeInteger(attempts) || typeof at !== 'string' || (mode !== 'parked' && mode !== 'skipped')) {
-    throw invalid(argument, 'its attempts, at or mode is missing or wrong', 'Pass a whole number of attempts, an ISO time and parked or skipped.');
-  }
-  return { position, json: toJson(argument, deadLetter) };
-}
 
 /** A rejection with what was thrown, as it is (the checks throw UnilogErrors; a caller's getter may throw anything). */
 function rejected(error: unknown): Promise<never> {
@@ -378,19 +361,7 @@ function openMemoryViewStore(data: CopyData, where: string): ViewStore {
         assertOpen();
         // Everything is checked and copied first: a bad change throws before anything is applied, and applying cannot throw.
         const rows = prepareRows(data, changes.rows, where);
-        const deadLetters = (changes.deadLetters?.add ?? []).map(checkDeadLetter);
-        const deadLettersGone = (changes.deadLetters?.remove ?? []).map((p, i) => checkPosition(`changes.deadLetters.remove[${i}]`, p));
-        const parked = (changes.parked?.add ?? []).map((p, i) => {
-          const argument = `changes.parked.add[${i}]`;
-          return { position: checkPosition(`${argument}.position`, p.position), subject: subjectOf(argument, p), json: toJson(argument, p) };
-        });
-        const parkedGone = (changes.parked?.remove ?? []).map((p, i) => checkPosition(`changes.parked.remove[${i}]`, p));
-        const audit = (changes.audit ?? []).map((a, i) => {
-          if (typeof a.at !== 'string' || typeof a.position !== 'string' || typeof a.action !== 'string' || typeof a.detail !== 'string') {
-            throw invalid(`changes.audit[${i}]`, 'its at, position, action or detail is not a string', 'Pass complete audit entries.');
-          }
-          return toJson(`changes.audit[${i}]`, a);
-        });
+        const { deadLetters, deadLettersGone, parked, parkedGone, audit } = checkLetterChanges(changes);
         const position = checkPosition('checkpoint.position', checkpoint.position);
         if (!Number.isSafeInteger(checkpoint.version)) throw invalid('checkpoint.version', `${String(checkpoint.version)} is not an integer`, 'Pass the projection version.');
 
