@@ -1,5 +1,8 @@
 import { UnilogError } from '../errors.ts';
-import type { ExpectedVersion } from './eventStore.ts';
+import type { AnyEventDefinition } from '../events/defineEvent.ts';
+import type { EventEnvelope } from '../events/envelope.ts';
+import type { Publisher, PublishItemShape } from '../events/publisher.ts';
+import type { ExpectedVersion, StreamEventInput } from './eventStore.ts';
 
 /** The longest stream id (Kinesis partition keys and DynamoDB keys both fit). */
 export const maxStreamIdLength = 256;
@@ -25,4 +28,21 @@ export function checkStreamId(streamId: unknown): string {
     throw new UnilogError('InvalidStreamId', `A stream id is a string of 1 to ${maxStreamIdLength} characters, such as "product-p1", not ${JSON.stringify(streamId)}.`, { streamId });
   }
   return streamId;
+}
+
+/**
+ * Checks an append's arguments and builds its envelopes: the stream id is every event's partition key, so a
+ * stream's events keep their order on per-key logs too. Throws before anything is written.
+ */
+export function prepareStreamAppend<TDefs extends AnyEventDefinition>(
+  publisher: Publisher<TDefs>,
+  streamId: string,
+  events: readonly StreamEventInput<TDefs>[],
+  expectedVersion: unknown,
+): { readonly expected: ExpectedVersion; readonly envelopes: EventEnvelope[] } {
+  checkStreamId(streamId);
+  const expected = checkExpectedVersion(expectedVersion ?? 'any');
+  if (!Array.isArray(events) || events.length === 0) throw new UnilogError('InvalidArgument', 'appendToStream needs at least one event.', { argument: 'events', reason: 'empty' });
+  const items = events.map((event): PublishItemShape => ({ ...(event as PublishItemShape), key: streamId }));
+  return { expected, envelopes: publisher.prepare(items, { batch: events.length > 1 }) };
 }

@@ -4,11 +4,11 @@ import { UnilogError } from '../../errors.ts';
 import type { EventCatalog } from '../../events/catalog.ts';
 import type { AnyEventDefinition } from '../../events/defineEvent.ts';
 import type { EventEnvelope } from '../../events/envelope.ts';
-import { createPublisher, type PublishItemShape } from '../../events/publisher.ts';
+import { createPublisher } from '../../events/publisher.ts';
 import type { EventLog } from '../../log/eventLog.ts';
-import type { AggregateOptions, AppendToStreamResult, EventStore, ExpectedVersion, ReadStreamOptions, StreamEnvelope, StreamEvent, StreamEventInput } from '../../store/eventStore.ts';
+import type { AggregateOptions, AppendToStreamResult, EventStore, ExpectedVersion, ReadStreamOptions, StreamEnvelope, StreamEvent } from '../../store/eventStore.ts';
 import { toOutboxItem } from './outboxEntry.ts';
-import { checkExpectedVersion, checkStreamId } from '../../store/streamChecks.ts';
+import { checkStreamId, prepareStreamAppend } from '../../store/streamChecks.ts';
 
 /** Options of {@link createDynamoEventStore}. */
 export interface DynamoEventStoreOptions<TDefs extends AnyEventDefinition> {
@@ -193,12 +193,7 @@ export function createDynamoEventStore<const TDefs extends AnyEventDefinition>(o
     async appendToStream(streamId, events, appendOptions = {}) {
       await Promise.resolve();
       assertOpen();
-      checkStreamId(streamId);
-      const expected = checkExpectedVersion(appendOptions.expectedVersion ?? 'any');
-      if (!Array.isArray(events) || events.length === 0) throw new UnilogError('InvalidArgument', 'appendToStream needs at least one event.', { argument: 'events', reason: 'empty' });
-      // The stream id is every event's partition key, so the relay's log keeps a stream's events in order.
-      const items = (events as readonly StreamEventInput<TDefs>[]).map((event): PublishItemShape => ({ ...(event as PublishItemShape), key: streamId }));
-      const envelopes = publisher.prepare(items, { batch: events.length > 1 });
+      const { expected, envelopes } = prepareStreamAppend(publisher, streamId, events, appendOptions.expectedVersion);
       const perEvent = outboxTableName === undefined ? 1 : 2;
       if (envelopes.length * perEvent + 1 > maxTransactionItems) {
         const most = Math.floor((maxTransactionItems - 1) / perEvent);

@@ -3,11 +3,11 @@ import type { EventCatalog } from '../../events/catalog.ts';
 import type { AnyEventDefinition } from '../../events/defineEvent.ts';
 import type { EventEnvelope } from '../../events/envelope.ts';
 import { markJsonChecked } from '../../events/jsonValue.ts';
-import { createPublisher, type PublishItemShape } from '../../events/publisher.ts';
+import { createPublisher } from '../../events/publisher.ts';
 import type { EventLog } from '../../log/eventLog.ts';
-import type { AggregateOptions, AppendToStreamResult, EventStore, ExpectedVersion, StreamEnvelope, StreamEvent, StreamEventInput } from '../eventStore.ts';
+import type { AggregateOptions, AppendToStreamResult, EventStore, ExpectedVersion, StreamEnvelope, StreamEvent } from '../eventStore.ts';
 import type { IndexedEvent, StreamIndex } from './streamIndex.ts';
-import { checkExpectedVersion, checkStreamId, meetsExpectedVersion } from '../streamChecks.ts';
+import { checkStreamId, meetsExpectedVersion, prepareStreamAppend } from '../streamChecks.ts';
 
 /** Options of {@link createEmbeddedEventStore}. */
 export interface EmbeddedEventStoreOptions<TDefs extends AnyEventDefinition> {
@@ -117,12 +117,7 @@ export async function createEmbeddedEventStore<TDefs extends AnyEventDefinition>
     appendToStream(streamId, events, appendOptions = {}) {
       try {
         assertOpen();
-        checkStreamId(streamId);
-        const expected = checkExpectedVersion(appendOptions.expectedVersion ?? 'any');
-        if (!Array.isArray(events) || events.length === 0) throw new UnilogError('InvalidArgument', 'appendToStream needs at least one event.', { argument: 'events', reason: 'empty' });
-        // The stream id is every event's partition key: a stream's events keep their order on per-key logs too.
-        const items = (events as readonly StreamEventInput<TDefs>[]).map((event): PublishItemShape => ({ ...(event as PublishItemShape), key: streamId }));
-        const envelopes = publisher.prepare(items, { batch: events.length > 1 });
+        const { expected, envelopes } = prepareStreamAppend(publisher, streamId, events, appendOptions.expectedVersion);
         return new Promise<AppendToStreamResult>((resolve, reject) => {
           queue.push({ streamId, envelopes, expected, resolve, reject });
           running ??= run();
