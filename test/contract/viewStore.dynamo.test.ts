@@ -10,6 +10,7 @@ import { describeViewStoreContract } from './viewStore.contract.ts';
 const aws = awsEndpoints();
 const { dynamodb } = aws;
 
+// DynamoDB Local needs Java 17: on a machine without it the suite is reported skipped, naming why, not silently absent.
 if ('unavailable' in dynamodb) {
   describe('ViewStore contract: dynamodb (DynamoDB Local)', () => {
     it.skip(`runs against DynamoDB Local (skipped: ${dynamodb.unavailable})`, () => {});
