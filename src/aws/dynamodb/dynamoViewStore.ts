@@ -12,12 +12,13 @@ import {
   auditPrefix, checkpointSk, comparePositions, copyPk, currentPk, currentSk, deadLetterSk, indexPrefix, indexValue,
   type Item, metaSk, parkedSk, rowPrefix, str,
 } from './dynamoViewItems.ts';
+import { viewTableName } from '../resources.ts';
 
 /** Options of {@link createDynamoViewStorage}. */
 export interface DynamoViewStorageOptions {
   /** The DynamoDB client to use; you own it (and destroy it). */
   readonly client: DynamoDBClient;
-  /** Prefix of the table name: views live in the table `<tablePrefix>views`. */
+  /** Prefix of the table names: a projection's views live in the table `<tablePrefix>view-<projection>`. */
   readonly tablePrefix: string;
   /** Create the table (on-demand billing) on first use when it does not exist. @default true */
   readonly createTable?: boolean;
@@ -64,14 +65,15 @@ function conditionFailed(error: unknown): boolean {
  */
 export function createDynamoViewStorage(options: DynamoViewStorageOptions): ViewStorage {
   const { client } = options;
-  const TableName = `${options.tablePrefix}views`;
   // The SDK loads on first use, so creating storage (say, from a config that is never used) costs nothing.
   let sdkPromise: Promise<typeof DynamoSdk> | undefined;
   const sdk = () => (sdkPromise ??= import('@aws-sdk/client-dynamodb'));
-  let ready: Promise<typeof DynamoSdk> | undefined;
   /** Stores open per copy partition: `drop` closes them. */
   const open = new Map<string, Set<() => void>>();
 
+  /** The operations on one projection's table. */
+  const forTable = (TableName: string) => {
+  let ready: Promise<typeof DynamoSdk> | undefined;
   const ensureTable = () =>
     (ready ??= (async () => {
       const sdkModule = await sdk();
@@ -365,10 +367,21 @@ export function createDynamoViewStorage(options: DynamoViewStorageOptions): View
     };
   };
 
+  return { ensureTable, getItem, queryItems, backfill, openStore, readIndexes };
+  };
+  const tables = new Map<string, ReturnType<typeof forTable>>();
+  const tableOf = (projection: string) => {
+    const name = viewTableName(options.tablePrefix, checkName('projection', projection));
+    let ops = tables.get(name);
+    if (!ops) tables.set(name, (ops = forTable(name)));
+    return { TableName: name, ...ops };
+  };
+
   return {
     open: async (projection, copy, layout) => {
       const pk = copyPk(checkName('projection', projection), checkName('copy', copy));
       checkLayout(layout);
+      const { TableName, ensureTable, readIndexes, backfill, openStore } = tableOf(projection);
       const { PutItemCommand } = await ensureTable();
       const meta = await readIndexes(pk);
       const stored = meta ?? {};
@@ -383,9 +396,10 @@ export function createDynamoViewStorage(options: DynamoViewStorageOptions): View
       await client.send(new PutItemCommand({ TableName, Item: { pk: s(pk), sk: s(metaSk), indexes: s(JSON.stringify(indexes)) } }));
       return openStore(pk, pk, layout, indexes);
     },
-    current: async (projection) => str(await getItem(currentPk(checkName('projection', projection)), currentSk), 'copy'),
+    current: async (projection) => str(await tableOf(projection).getItem(currentPk(projection), currentSk), 'copy'),
     setCurrent: async (projection, copy) => {
       const pk = copyPk(checkName('projection', projection), checkName('copy', copy));
+      const { TableName, ensureTable } = tableOf(projection);
       const { TransactWriteItemsCommand } = await ensureTable();
       try {
         await client.send(
@@ -403,6 +417,7 @@ export function createDynamoViewStorage(options: DynamoViewStorageOptions): View
     },
     drop: async (projection, copy) => {
       const pk = copyPk(checkName('projection', projection), checkName('copy', copy));
+      const { TableName, ensureTable, getItem, queryItems } = tableOf(projection);
       const { BatchWriteItemCommand } = await ensureTable();
       if (str(await getItem(currentPk(projection), currentSk), 'copy') === copy) throw invalid('copy', `${pk} serves reads`, 'Make another copy current before dropping this one.');
       for (const close of [...(open.get(pk) ?? [])]) close();
