@@ -202,11 +202,20 @@ export function createShardApplier(options: ShardApplierOptions): ShardApplier {
     return corrupt === undefined ? { last: last ?? done } : { last: last ?? done, corrupt };
   };
 
-  /** Redoes `attempt` while another shard's writer wins the checkpoint. */
+  // One try at a time in this process: a try's commit is conditioned on the checkpoint the store read in that try,
+  // and the store keeps one (tries of two shards interleaving would condition one on the other's commit).
+  let lock: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(attempt: () => Promise<T>): Promise<T> => {
+    const run = lock.then(attempt);
+    lock = run.catch(() => undefined);
+    return run;
+  };
+
+  /** Redoes `attempt` while another process's writer wins the checkpoint. */
   const withConflictRetries = async <T>(attempt: () => Promise<T>): Promise<T> => {
     for (let i = 1; ; i++) {
       try {
-        return await attempt();
+        return await exclusive(attempt);
       } catch (error) {
         // The checkpoint holds every shard, so writers of two shards race for it: the loser redoes its batch on the
         // rows the winner wrote. Any other error (the store is down, say) is the caller's.
@@ -220,7 +229,7 @@ export function createShardApplier(options: ShardApplierOptions): ShardApplier {
   };
 
   return {
-    cursor: async (shardId) => (await readCut(await openStore())).get(shardId),
+    cursor: (shardId) => exclusive(async () => (await readCut(await openStore())).get(shardId)),
     apply: (shardId, records) => withConflictRetries(() => tryApply(shardId, records)),
     finish: (shardId) =>
       withConflictRetries(async () => {
