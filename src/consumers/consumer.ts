@@ -164,6 +164,10 @@ class ConsumerRuntime {
     private readonly definition: AnyProjection | AnyReactor,
     private readonly options: ConsumerOptions,
   ) {
+    // Checkpoints and lag are log positions counted as integers: one total order over all events.
+    if (options.log.capabilities.ordering !== 'total') {
+      throw new UnilogError('InvalidArgument', `createConsumer needs a log with one total order (memory or file); this one orders events per key only (Kinesis). Run ${definition.name} with createKinesisWorker or createKinesisHandler from unilog/aws (docs/aws.md).`, { argument: 'options.log', reason: 'per-key ordering' });
+    }
     this.name = definition.name;
     this.kind = definition.kind;
     this.version = definition.kind === 'projection' ? definition.version : 1;
