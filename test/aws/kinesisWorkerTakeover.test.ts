@@ -24,11 +24,11 @@ function startWorker(streamName: string, prefix: string, workerId: string): { ch
   const child = spawn(process.execPath, ['--import', 'tsx', fixture, aws.kinesis, aws.dynamodb.endpoint, aws.region, streamName, prefix, workerId], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let held: string[] = [];
   void (async () => {
-    for await (const line of createInterface({ input: child.stdout! })) {
+    for await (const line of createInterface({ input: child.stdout })) {
       if (line.startsWith('held ')) held = line.slice(5).split(',').filter((s) => s !== '');
     }
   })();
-  child.stderr!.resume();
+  child.stderr.resume();
   const exited = new Promise<void>((resolve) => child.on('exit', () => { resolve(); }));
   return { child, held: () => held, exited };
 }
