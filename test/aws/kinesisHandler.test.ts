@@ -1,9 +1,10 @@
 import { DescribeStreamSummaryCommand, GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createKinesisEventLog, createKinesisHandler, type KinesisStreamEvent, type KinesisStreamRecord } from '../../src/aws/index.ts';
+import { createDynamoViewStorage, createKinesisEventLog, createKinesisHandler, type KinesisStreamEvent, type KinesisStreamRecord } from '../../src/aws/index.ts';
 import { createMemoryViewStorage, createPublisher, type ViewStorage, type ViewStore } from '../../src/index.ts';
 import { cartProjection, foldCarts, ItemAdded, ItemRemoved } from '../support/cart.ts';
 import { createTestStream, kinesaliteClient } from './kinesisStreams.ts';
+import { dynamoClient, uniquePrefix } from './workerSetup.ts';
 
 const client = kinesaliteClient();
 afterAll(() => { client.destroy(); });
@@ -86,6 +87,25 @@ describe('Lambda Kinesis handler (kinesalite payloads)', () => {
     expect(view, 'the view is the fold of the events').toEqual(foldCarts(events));
     expect(await handler(lambdaEvent), 'a retried batch succeeds').toEqual({ batchItemFailures: [] });
     expect(await rows(storage), 'a retried batch is not applied twice').toEqual(view);
+  });
+
+  it('keeps the view in DynamoDB (Local): concurrent invocations of two shards race for the checkpoint and both apply once', async () => {
+    const { events, lambdaEvent } = await streamWithEvents(40);
+    const dynamodb = dynamoClient();
+    try {
+      const prefix = uniquePrefix();
+      const storage = createDynamoViewStorage({ client: dynamodb, tablePrefix: prefix });
+      // Two containers, one per shard, invoked at the same time as Lambda does with one batch per shard.
+      const byShard = new Map<string, KinesisStreamRecord[]>();
+      for (const r of lambdaEvent.Records) byShard.set(r.eventID.split(':')[0] ?? '', [...(byShard.get(r.eventID.split(':')[0] ?? '') ?? []), r]);
+      const invocations = [...byShard.values()].map((Records) => createKinesisHandler({ projection: cartProjection(), storage: createDynamoViewStorage({ client: dynamodb, tablePrefix: prefix }) })({ Records }));
+      expect(await Promise.all(invocations)).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+      expect(await rows(storage)).toEqual(foldCarts(events));
+      expect(await createKinesisHandler({ projection: cartProjection(), storage })(lambdaEvent), 'a retried payload').toEqual({ batchItemFailures: [] });
+      expect(await rows(storage), 'is not applied twice').toEqual(foldCarts(events));
+    } finally {
+      dynamodb.destroy();
+    }
   });
 
   it('reports the first record of a shard whose commit fails, applies nothing, and applies it all on the retry', async () => {
