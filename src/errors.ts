@@ -53,6 +53,7 @@ export interface ErrorDetailsByCode {
   KeyNotFound: { readonly id: string };
   NoApiKeys: { readonly dir: string };
   ServiceUnavailable: { readonly reason: string };
+  CheckpointConflict: { readonly view: string; readonly expected: string | null };
   ConcurrencyConflict: { readonly streamId: string; readonly expected: number | 'no_stream' | 'stream_exists' | 'any'; readonly actual: number };
   InvalidStreamId: { readonly streamId: unknown };
 }
@@ -131,6 +132,7 @@ const everyCode: Record<ErrorCode, true> = {
   KeyNotFound: true,
   NoApiKeys: true,
   ServiceUnavailable: true,
+  CheckpointConflict: true,
   ConcurrencyConflict: true,
   InvalidStreamId: true,
 };

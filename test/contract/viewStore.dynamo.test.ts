@@ -37,7 +37,7 @@ if ('unavailable' in dynamodb) {
     const layout: ViewLayout = { products: { key: 'id', indexes: ['category'] } };
     const rows = (count: number, category: string): ViewChanges['rows'] =>
       Array.from({ length: count }, (_, i) => ({ table: 'products', key: `p${String(i).padStart(4, '0')}`, row: { id: `p${String(i).padStart(4, '0')}`, category } }));
-    const conflict = (e: unknown) => isUnilogError(e, 'ConcurrencyConflict');
+    const conflict = (e: unknown) => isUnilogError(e, 'CheckpointConflict');
 
     it('a second writer that read the same checkpoint fails and applies nothing', async () => {
       const storage = createDynamoViewStorage({ client, tablePrefix: `unilog-views-${run}-writers-` });

@@ -523,6 +523,7 @@ describe('errors', () => {
     'KeyNotFound',
     'NoApiKeys',
     'ServiceUnavailable',
+    'CheckpointConflict',
     'ConcurrencyConflict',
     'InvalidStreamId',
   ];

@@ -219,7 +219,7 @@ export function createShardApplier(options: ShardApplierOptions): ShardApplier {
       } catch (error) {
         // The checkpoint holds every shard, so writers of two shards race for it: the loser redoes its batch on the
         // rows the winner wrote. Any other error (the store is down, say) is the caller's.
-        if (isUnilogError(error, 'ConcurrencyConflict') && i < conflictAttempts) {
+        if (isUnilogError(error, 'CheckpointConflict') && i < conflictAttempts) {
           await sleep(backoffMs(i, { initialDelayMs: 20 }));
           continue;
         }

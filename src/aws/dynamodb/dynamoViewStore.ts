@@ -57,7 +57,7 @@ function conditionFailed(error: unknown): boolean {
 /**
  * View storage on DynamoDB (one table, created when missing): rows, secondary indexes, checkpoint, dead letters,
  * parked events and audit of each copy are items of one partition, and `commit` is `TransactWriteItems` conditioned
- * on the checkpoint the store last saw, so a second writer or a replayed batch fails with `ConcurrencyConflict`.
+ * on the checkpoint the store last saw, so a second writer or a replayed batch fails with `CheckpointConflict`.
  * @example
  * const storage = createDynamoViewStorage({ client: new DynamoDBClient({}), tablePrefix: 'shop-' });
  * const view = await storage.open('product-catalog', 'v1', { products: { key: 'id', indexes: ['category'] } });
@@ -338,11 +338,10 @@ export function createDynamoViewStorage(options: DynamoViewStorageOptions): View
           await transact(transactions);
         } catch (error) {
           if (!conditionFailed(error)) throw error;
-          // @debt: ConcurrencyConflict's details are those of event streams; the view is named as the stream.
           throw new UnilogError(
-            'ConcurrencyConflict',
+            'CheckpointConflict',
             `The checkpoint of the view ${where} is no longer ${previous === null ? 'absent' : JSON.stringify(previous)}: another writer committed, or this batch was committed already. Read checkpoint() and process from there.`,
-            { streamId: where, expected: previous === null ? 'no_stream' : 'stream_exists', actual: -1 },
+            { view: where, expected: previous === null ? null : previous.position },
             { cause: error },
           );
         }
