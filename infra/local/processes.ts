@@ -62,3 +62,14 @@ export function restoreEnv(saved: Record<string, string | undefined>): void {
     else process.env[name] = value;
   }
 }
+
+/** Throws when something already listens on `port` (any interface): a server given a fixed port must not answer for another. */
+export function assertPortFree(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      reject(error.code === 'EADDRINUSE' ? new Error(`Port ${port} is in use: stop what listens there, or choose other ports.`) : error);
+    });
+    probe.listen(port, () => probe.close(() => { resolve(); }));
+  });
+}

@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { isUnilogError } from '../errors.ts';
+import { awsInitCommand, awsKeysCreateCommand, awsKeysListCommand, awsKeysRevokeCommand, byBackend } from './commands/aws.ts';
 import { dlqDropCommand, dlqListCommand, dlqRetryCommand } from './commands/dlq.ts';
 import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './commands/keys.ts';
 import { publishCommand } from './commands/publish.ts';
@@ -26,13 +27,15 @@ export const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
 const rootHelp = `
 Where commands work:
   On the data folder (--dir, UNILOG_DIR, the config's backend.dir, else ./.unilog), or, given --url (UNILOG_URL),
-  through a running service with --api-key (UNILOG_API_KEY). serve, verify and keys work on the data folder only.
+  through a running service with --api-key (UNILOG_API_KEY). serve, verify and keys work on the data folder only;
+  serve and keys also on AWS with --backend aws (endpoints, region and credentials from the AWS SDK's environment).
 
 Exit codes: 0 done, 1 the command failed, 2 the command line was wrong.
 
 Examples:
   unilog keys create --producer product-service --types product.created
   unilog serve --port 8080
+  unilog aws init --table-prefix shop- && unilog serve --backend aws --table-prefix shop-
   unilog publish product.created --payload '{"id":"p1","name":"Boots"}'
   unilog tail --follow --type product.created
   unilog status --url http://127.0.0.1:8080 --api-key "$KEY"
@@ -68,11 +71,16 @@ export async function runCli(argv: readonly string[], streams: CliStreams = proc
     };
   const command = (parent: Command, spec: string, description: string) => parent.command(spec).description(description).exitOverride().configureOutput(output);
 
-  command(program, 'serve', 'run the HTTP service on the data folder until Ctrl-C (needs a key, or --insecure)')
+  const awsOptions = (cmd: Command, stream: boolean) => {
+    cmd.option('--backend <backend>', 'file (the data folder) or aws (Kinesis and DynamoDB)', 'file').option('--table-prefix <prefix>', 'with --backend aws: the prefix of the DynamoDB table names (default: unilog-)');
+    if (stream) cmd.option('--stream <name>', 'with --backend aws: the Kinesis stream (default: <prefix>events)');
+    return cmd;
+  };
+  awsOptions(command(program, 'serve', 'run the HTTP service on the data folder (or AWS) until Ctrl-C (needs a key, or --insecure)'), true)
     .option('--port <port>', 'the port to listen on; 0 picks a free one', '8080')
     .option('--host <host>', 'the address to listen on', '127.0.0.1')
     .option('--insecure', 'accept requests without keys (every request may do everything); prints a warning')
-    .addHelpText('after', '\nLogs go to stderr as JSON lines. Without keys (unilog keys create) and without --insecure, serve refuses to start.\n')
+    .addHelpText('after', '\nLogs go to stderr as JSON lines. Without keys (unilog keys create) and without --insecure, serve refuses to start.\nWith --backend aws the log is the Kinesis stream and keys and client ids are in DynamoDB (create them with unilog aws init);\nprojections do not run there, and the consumer routes answer 404.\n')
     .action(run((o) => serveCommand(o, io(o))));
 
   command(program, 'publish [type]', 'validate and append one event (--payload) or NDJSON lines from stdin (--stdin)')
@@ -123,17 +131,23 @@ export async function runCli(argv: readonly string[], streams: CliStreams = proc
     .option('--out <dir>', 'write <type>.v<version>.schema.json files into this folder')
     .action(run((o) => schemasExportCommand(o, io(o))));
 
-  const keys = command(program, 'keys', 'API keys of the service (stored hashed in the data folder)');
-  command(keys, 'create', 'create a key and print it once')
+  const aws = command(program, 'aws', 'AWS resources of the aws backend (for local and development use; production uses the CDK app)');
+  awsOptions(command(aws, 'init', 'create the Kinesis stream, DynamoDB tables and S3 buckets that are missing (idempotent)'), true)
+    .option('--shards <n>', 'create the stream with this many shards (kinesalite needs it; default: on-demand)')
+    .addHelpText('after', '\nEndpoints, region and credentials come from the AWS SDK\'s environment (AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL_DYNAMODB,\nAWS_ENDPOINT_URL_S3, AWS_REGION, AWS_ACCESS_KEY_ID, ...). View tables: one per projection of the config, when there is one.\nExample: unilog aws init --table-prefix shop-\n')
+    .action(run((o) => awsInitCommand(o, io(o))));
+
+  const keys = command(program, 'keys', 'API keys of the service (stored hashed in the data folder, or in DynamoDB with --backend aws)');
+  awsOptions(command(keys, 'create', 'create a key and print it once'), false)
     .option('--producer <name>', 'the producer the key speaks for (stamped as the events\' source)')
     .option('--types <types>', 'event types it may publish, comma-separated (* for all)')
     .option('--read', 'it may read events, consumers and dead letters')
     .option('--admin', 'it may rebuild consumers and retry or drop dead letters')
     .addHelpText('after', '\nExample: unilog keys create --producer product-service --types product.created,product.updated\n')
-    .action(run((o) => keysCreateCommand(o, io(o))));
-  command(keys, 'list', 'list keys: id, producer, types, scopes (never the keys)').action(run((o) => keysListCommand(o, io(o))));
-  command(keys, 'revoke <id>', 'revoke a key; a running service refuses it from its next request').action((id: string, _options: unknown, cmd: Command) =>
-    run((o) => keysRevokeCommand(id, o, io(o)))(cmd),
+    .action(run((o) => byBackend(o, 'keys', () => keysCreateCommand(o, io(o)), () => awsKeysCreateCommand(o, io(o)))));
+  awsOptions(command(keys, 'list', 'list keys: id, producer, types, scopes (never the keys)'), false).action(run((o) => byBackend(o, 'keys', () => keysListCommand(o, io(o)), () => awsKeysListCommand(o, io(o)))));
+  awsOptions(command(keys, 'revoke <id>', 'revoke a key; a running service refuses it from its next request'), false).action((id: string, _options: unknown, cmd: Command) =>
+    run((o) => byBackend(o, 'keys', () => keysRevokeCommand(id, o, io(o)), () => awsKeysRevokeCommand(id, o, io(o))))(cmd),
   );
 
   try {

@@ -21,6 +21,8 @@ export interface ServiceDeps {
   readonly keys: KeyVerifier | 'insecure';
   readonly writer: Writer;
   readonly consumers: ReadonlyMap<string, Consumer>;
+  /** Set when consumers run elsewhere (separate workers): the consumer routes answer 404 with this reason. */
+  readonly consumersElsewhere?: string;
   readonly metrics: ServiceMetrics;
   readonly logger: Logger;
   /** The log's largest event, in bytes of JSON. */
@@ -39,9 +41,9 @@ export interface ServiceEnv {
 
 const insecurePrincipal: Principal = { keyId: 'insecure', producer: 'insecure', types: ['*'], read: true, admin: true };
 
-/** Authenticates a request and checks its scope; throws `Unauthorized` or `Forbidden`. */
-export function authorize(deps: ServiceDeps, c: Context<ServiceEnv>, scope: Scope): Principal {
-  const principal = deps.keys === 'insecure' ? insecurePrincipal : deps.keys.verify(c.req.header('authorization'));
+/** Authenticates a request and checks its scope; rejects with `Unauthorized` or `Forbidden`. */
+export async function authorize(deps: ServiceDeps, c: Context<ServiceEnv>, scope: Scope): Promise<Principal> {
+  const principal = deps.keys === 'insecure' ? insecurePrincipal : await deps.keys.verify(c.req.header('authorization'));
   if (scope === 'read' && !principal.read) throw new UnilogError('Forbidden', `Key ${principal.keyId} may not read: create a key with --read.`, { producer: principal.producer, reason: 'no read scope' });
   if (scope === 'admin' && !principal.admin) throw new UnilogError('Forbidden', `Key ${principal.keyId} may not operate consumers: create a key with --admin.`, { producer: principal.producer, reason: 'no admin scope' });
   c.set('principal', principal);

@@ -3,13 +3,15 @@
  * so that embedded users of `unilog` never load Hono, pino or prom-client.
  * @module
  */
-export { startService } from './server.ts';
-export type { StartServiceOptions, RunningService } from './server.ts';
+export { listenService, startService } from './server.ts';
+export type { ListenServiceOptions, StartServiceOptions, RunningService } from './server.ts';
 export { createEventLogService } from './service.ts';
 export type { EventLogService, EventLogServiceOptions } from './service.ts';
 export { createLambdaHandler } from './lambda.ts';
 export { createKey, listKeys, revokeKey, createKeyVerifier } from './keys.ts';
-export type { KeyScopes, KeyInfo, KeyVerifier, Principal } from './keys.ts';
+export type { FileKeyVerifier, KeyScopes, KeyInfo, KeyVerifier, Principal } from './keys.ts';
 export type { Problem } from './problems.ts';
 export { maxBatchEvents, maxBodyBytes, maxJsonDepth } from './requestBody.ts';
 export { idRetentionMs, idRetentionCount } from './idIndex.ts';
+export type { AppendedId, ClientId, IdClaim, IdIndex } from './idIndex.ts';
+export { openSqliteIdIndex } from './sqlite/sqliteIdIndex.ts';

@@ -85,6 +85,7 @@ function writeKeyFile(file: string, keys: readonly StoredKey[]): void {
   renameSync(temp, file);
 }
 
+/** Throws `InvalidArgument` unless the producer name and event types are well formed. */
 function checkScopes(scopes: KeyScopes): void {
   if (!producerPattern.test(scopes.producer)) {
     throw new UnilogError('InvalidArgument', `A producer name is 1 to 128 characters of letters, digits and . _ : / -, not ${JSON.stringify(scopes.producer)}.`, { argument: 'producer', reason: 'invalid' });
@@ -94,13 +95,16 @@ function checkScopes(scopes: KeyScopes): void {
   }
 }
 
-/** Creates a key in the data folder; returns its id and the key itself, which is shown this once and never stored. */
-export function createKey(dataFolder: string, scopes: KeyScopes): { readonly id: string; readonly key: string; readonly info: KeyInfo } {
+/** A newly made key: what to store (salted hash) and the key itself, to show once. */
+export interface MintedKey {
+  readonly stored: StoredKey;
+  readonly key: string;
+}
+
+/** Makes a key with a fresh random id and secret; stores (file, DynamoDB) keep only `stored`. */
+export function mintKey(scopes: KeyScopes): MintedKey {
   checkScopes(scopes);
-  const file = keyFile(dataFolder);
-  const keys = readKeyFile(file);
-  let id = randomBytes(6).toString('hex');
-  while (keys.some((k) => k.id === id)) id = randomBytes(6).toString('hex');
+  const id = randomBytes(6).toString('hex');
   const secret = randomBytes(32).toString('base64url');
   const salt = randomBytes(16);
   const stored: StoredKey = {
@@ -113,8 +117,17 @@ export function createKey(dataFolder: string, scopes: KeyScopes): { readonly id:
     hash: hashSecret(salt, secret).toString('base64'),
     createdAt: new Date().toISOString(),
   };
-  writeKeyFile(file, [...keys, stored]);
-  return { id, key: `${keyPrefix}${id}.${secret}`, info: publicInfo(stored) };
+  return { stored, key: `${keyPrefix}${id}.${secret}` };
+}
+
+/** Creates a key in the data folder; returns its id and the key itself, which is shown this once and never stored. */
+export function createKey(dataFolder: string, scopes: KeyScopes): { readonly id: string; readonly key: string; readonly info: KeyInfo } {
+  const file = keyFile(dataFolder);
+  const keys = readKeyFile(file);
+  let minted = mintKey(scopes);
+  while (keys.some((k) => k.id === minted.stored.id)) minted = mintKey(scopes);
+  writeKeyFile(file, [...keys, minted.stored]);
+  return { id: minted.stored.id, key: minted.key, info: publicInfo(minted.stored) };
 }
 
 /** The data folder's keys, without secrets or hashes. */
@@ -133,8 +146,15 @@ export function revokeKey(dataFolder: string, id: string): KeyInfo {
   return publicInfo(revoked);
 }
 
-function publicInfo(key: StoredKey): KeyInfo {
+/** A stored key as listed: without its salt and hash. */
+export function publicInfo(key: StoredKey): KeyInfo {
   return { id: key.id, producer: key.producer, types: key.types, read: key.read, admin: key.admin, createdAt: key.createdAt, ...(key.revokedAt === undefined ? {} : { revokedAt: key.revokedAt }) };
+}
+
+/** Parses a stored key read from elsewhere (a DynamoDB item); undefined when it is not one. */
+export function parseStoredKey(value: unknown): StoredKey | undefined {
+  const parsed = storedKeySchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** The producer and scopes a request authenticated as. */
@@ -142,16 +162,49 @@ export interface Principal extends KeyScopes {
   readonly keyId: string;
 }
 
-/** Checks bearer keys against the key file, re-reading it whenever it changes (so a revoke applies at once). */
+/**
+ * Checks bearer keys: the port the service authenticates through. The data folder's verifier answers at once; a
+ * verifier over a remote store (DynamoDB, on `unilog/aws`) answers with promises.
+ */
 export interface KeyVerifier {
   /** Whether any key (revoked or not) exists. */
+  hasKeys(): boolean | Promise<boolean>;
+  /** The principal of an `Authorization` header value; throws (or rejects with) `Unauthorized`. */
+  verify(authorization: string | undefined): Principal | Promise<Principal>;
+}
+
+/** The data folder's verifier: synchronous, as it reads a local file. */
+export interface FileKeyVerifier extends KeyVerifier {
   hasKeys(): boolean;
-  /** The principal of an `Authorization` header value; throws `Unauthorized`. */
   verify(authorization: string | undefined): Principal;
 }
 
-/** A verifier over the data folder's key file. */
-export function createKeyVerifier(dataFolder: string): KeyVerifier {
+/** Splits an `Authorization` header into a key id and secret; throws `Unauthorized` when it names no unilog key. */
+export function parseAuthorization(authorization: string | undefined): { readonly id: string; readonly secret: string } {
+  if (authorization === undefined || authorization === '') throw unauthorized('no Authorization header', 'Send Authorization: Bearer <api key> (create one with unilog keys create).');
+  // The scheme name is case-insensitive (RFC 9110).
+  const match = /^Bearer +([A-Za-z0-9_.-]{1,200})$/i.exec(authorization);
+  if (!match) throw unauthorized('malformed Authorization header', 'Send Authorization: Bearer <api key>.');
+  const token = match[1] as string;
+  const dot = token.indexOf('.');
+  if (!token.startsWith(keyPrefix) || dot < 0) throw unauthorized('not a unilog key', 'Use a key printed by unilog keys create.');
+  return { id: token.slice(keyPrefix.length, dot), secret: token.slice(dot + 1) };
+}
+
+/** The principal of a secret checked against the stored key of its id (undefined: no such key); throws `Unauthorized`. */
+export function checkSecret(stored: StoredKey | undefined, secret: string): Principal {
+  // The same work for an unknown id as for a wrong secret, so that timing does not tell which ids exist.
+  const salt = stored ? Buffer.from(stored.salt, 'base64') : Buffer.alloc(16);
+  const expected = stored ? Buffer.from(stored.hash, 'base64') : Buffer.alloc(32);
+  const actual = hashSecret(salt, secret);
+  const matches = expected.length === actual.length && timingSafeEqual(expected, actual);
+  if (!stored || !matches) throw unauthorized('unknown key', 'Check the key; keys are shown once, by unilog keys create.');
+  if (stored.revokedAt !== undefined) throw unauthorized('revoked key', 'This key was revoked: create a new one with unilog keys create.');
+  return { keyId: stored.id, producer: stored.producer, types: stored.types, read: stored.read, admin: stored.admin };
+}
+
+/** A verifier over the data folder's key file, re-reading it whenever it changes (so a revoke applies at once). */
+export function createKeyVerifier(dataFolder: string): FileKeyVerifier {
   const file = keyFile(dataFolder);
   let signature = '';
   let byId = new Map<string, StoredKey>();
@@ -174,24 +227,8 @@ export function createKeyVerifier(dataFolder: string): KeyVerifier {
   return {
     hasKeys: () => current().size > 0,
     verify(authorization) {
-      if (authorization === undefined || authorization === '') throw unauthorized('no Authorization header', 'Send Authorization: Bearer <api key> (create one with unilog keys create).');
-      // The scheme name is case-insensitive (RFC 9110).
-      const match = /^Bearer +([A-Za-z0-9_.-]{1,200})$/i.exec(authorization);
-      if (!match) throw unauthorized('malformed Authorization header', 'Send Authorization: Bearer <api key>.');
-      const token = match[1] as string;
-      const dot = token.indexOf('.');
-      if (!token.startsWith(keyPrefix) || dot < 0) throw unauthorized('not a unilog key', 'Use a key printed by unilog keys create.');
-      const id = token.slice(keyPrefix.length, dot);
-      const secret = token.slice(dot + 1);
-      const stored = current().get(id);
-      // The same work for an unknown id as for a wrong secret, so that timing does not tell which ids exist.
-      const salt = stored ? Buffer.from(stored.salt, 'base64') : Buffer.alloc(16);
-      const expected = stored ? Buffer.from(stored.hash, 'base64') : Buffer.alloc(32);
-      const actual = hashSecret(salt, secret);
-      const matches = expected.length === actual.length && timingSafeEqual(expected, actual);
-      if (!stored || !matches) throw unauthorized('unknown key', 'Check the key; keys are shown once, by unilog keys create.');
-      if (stored.revokedAt !== undefined) throw unauthorized('revoked key', 'This key was revoked: create a new one with unilog keys create.');
-      return { keyId: stored.id, producer: stored.producer, types: stored.types, read: stored.read, admin: stored.admin };
+      const { id, secret } = parseAuthorization(authorization);
+      return checkSecret(current().get(id), secret);
     },
   };
 }

@@ -11,7 +11,7 @@ import { openFileEventLog } from '../log/file/fileEventLog.ts';
 import type { AnyProjection } from '../views/defineProjection.ts';
 import { openSqliteViewStorage } from '../views/sqlite/index.ts';
 import { createKeyVerifier, keyFile } from './keys.ts';
-import { createEventLogService } from './service.ts';
+import { createEventLogService, type EventLogService } from './service.ts';
 
 /** Options of {@link startService}. */
 export interface StartServiceOptions {
@@ -77,44 +77,85 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       maxEventBytes: config.backend.maxEventBytes ?? 1024 * 1024,
     });
     opened.push(service);
-    const { app } = service;
     for (const consumer of consumers.values()) await consumer.start();
-    const requestTimeout = options.requestTimeoutMs ?? 30_000;
-    const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-      const s = serve(
-        {
-          fetch: app.fetch,
-          port: options.port ?? 8080,
-          hostname: options.host ?? '127.0.0.1',
-          // A client that never finishes its body is cut off (Node answers 408), and is checked for often enough.
-          serverOptions: { requestTimeout, headersTimeout: Math.min(requestTimeout, 60_000), connectionsCheckingInterval: Math.max(100, Math.min(30_000, requestTimeout / 4)), keepAliveTimeout: 65_000 },
-        },
-        () => { resolve(s); },
-      );
-      s.once('error', reject);
+    return await listenService(service, {
+      ...listenOptionsOf(options),
+      logger,
+      describe: { dir, consumers: [...consumers.keys()] },
+      onClose: async () => {
+        for (const consumer of consumers.values()) await consumer.stop();
+        await log.close();
+      },
     });
-    const port = (server.address() as AddressInfo).port;
-    const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
-    logger.info({ url, dir, consumers: [...consumers.keys()] }, 'unilog service listening');
-    let closing: Promise<void> | undefined;
-    return {
-      url,
-      port,
-      close: () =>
-        (closing ??= (async () => {
-          await new Promise<void>((resolve) => {
-            server.close(() => { resolve(); });
-            (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-          });
-          await service.close();
-          for (const consumer of consumers.values()) await consumer.stop();
-          await log.close();
-          logger.info('unilog service stopped');
-        })()),
-    };
   } catch (error) {
     for (const resource of opened) await resource.close();
     await log.close();
     throw error;
   }
+}
+
+/** Options of {@link listenService}. */
+export interface ListenServiceOptions {
+  /** @default 8080; 0 picks a free port */
+  readonly port?: number;
+  /** @default "127.0.0.1" */
+  readonly host?: string;
+  /** A request (headers and body) that takes longer is cut off with 408. @default 30000 */
+  readonly requestTimeoutMs?: number;
+  readonly logger: Logger;
+  /** Logged with "unilog service listening": where the service keeps its data. */
+  readonly describe: Record<string, unknown>;
+  /** Runs after the HTTP server stopped and queued writes finished: closes what the caller opened (consumers, the log). */
+  readonly onClose: () => Promise<void>;
+}
+
+/** The listening options of a start options object, without its undefined ones. */
+export function listenOptionsOf(options: { readonly port?: number; readonly host?: string; readonly requestTimeoutMs?: number }): Pick<ListenServiceOptions, 'port' | 'host' | 'requestTimeoutMs'> {
+  return {
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.host === undefined ? {} : { host: options.host }),
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+  };
+}
+
+/**
+ * Serves a built service over HTTP on Node until `close()`: what `startService` does after opening the data folder,
+ * and `startAwsService` (unilog/aws) after connecting to Kinesis and DynamoDB.
+ */
+export async function listenService(service: EventLogService, options: ListenServiceOptions): Promise<RunningService> {
+  const { app } = service;
+  const { logger } = options;
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  const host = options.host ?? '127.0.0.1';
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: options.port ?? 8080,
+        hostname: host,
+        // A client that never finishes its body is cut off (Node answers 408), and is checked for often enough.
+        serverOptions: { requestTimeout, headersTimeout: Math.min(requestTimeout, 60_000), connectionsCheckingInterval: Math.max(100, Math.min(30_000, requestTimeout / 4)), keepAliveTimeout: 65_000 },
+      },
+      () => { resolve(s); },
+    );
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host}:${port}`;
+  logger.info({ url, ...options.describe }, 'unilog service listening');
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    close: () =>
+      (closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => { resolve(); });
+          (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+        });
+        await service.close();
+        await options.onClose();
+        logger.info('unilog service stopped');
+      })()),
+  };
 }

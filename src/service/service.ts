@@ -1,25 +1,30 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import pino, { type Logger } from 'pino';
 import type { Consumer } from '../consumers/consumer.ts';
-import { isUnilogError } from '../errors.ts';
+import { UnilogError, isUnilogError } from '../errors.ts';
 import type { EventCatalog } from '../events/catalog.ts';
 import type { EventLog } from '../log/eventLog.ts';
 import { createServiceApp, type ServiceEnv } from './app.ts';
-import { openIdIndex } from './idIndex.ts';
+import type { IdIndex } from './idIndex.ts';
 import type { KeyVerifier } from './keys.ts';
 import { createServiceMetrics } from './metrics.ts';
+import { openSqliteIdIndex } from './sqlite/sqliteIdIndex.ts';
 import { createWriter, type Writer } from './writer.ts';
 
 /** Options of {@link createEventLogService}. */
 export interface EventLogServiceOptions {
   readonly log: EventLog;
   readonly catalog: EventCatalog;
-  /** The data folder of the id index (`service/ids.sqlite`), which answers repeated client ids. */
-  readonly dir: string;
-  /** Checks API keys, or `insecure`. */
+  /** The data folder of the default id index (`service/ids.sqlite`); needed unless `ids` is given. */
+  readonly dir?: string;
+  /** The index that answers repeated client ids; the service closes it. @default the SQLite index in `dir` */
+  readonly ids?: IdIndex;
+  /** Checks API keys (the data folder's `createKeyVerifier`, or a DynamoDB key store), or `insecure`. */
   readonly keys: KeyVerifier | 'insecure';
   /** Consumers whose status, rebuild and dead letters the API exposes (started and stopped by the caller). @default none */
   readonly consumers?: ReadonlyMap<string, Consumer>;
+  /** When consumers run elsewhere (separate workers): why, for the 404 the consumer routes then answer with. */
+  readonly consumersElsewhere?: string;
   readonly logger?: Logger;
   /** @default 20000 */
   readonly maxQueuedEvents?: number;
@@ -38,7 +43,7 @@ export interface EventLogService {
 export async function createEventLogService(options: EventLogServiceOptions): Promise<EventLogService> {
   const { log } = options;
   const consumers = options.consumers ?? new Map<string, Consumer>();
-  const ids = await openIdIndex(options.dir, log);
+  const ids = options.ids ?? (await openSqliteIdIndex(requireDir(options.dir), log));
   const metrics = createServiceMetrics(consumers);
   let writeFailure: string | undefined;
   const logger = options.logger ?? pino({ name: 'unilog' });
@@ -48,6 +53,9 @@ export async function createEventLogService(options: EventLogServiceOptions): Pr
     maxQueuedEvents: options.maxQueuedEvents ?? 20_000,
     onAppend: (events, seconds) => {
       metrics.appended(events, seconds);
+    },
+    onIndexError: (error) => {
+      logger.error({ err: error }, 'recording or releasing client ids failed: a repeat of these ids may append their events again');
     },
   });
   const watched: Writer = {
@@ -68,6 +76,7 @@ export async function createEventLogService(options: EventLogServiceOptions): Pr
     keys: options.keys,
     writer: watched,
     consumers,
+    ...(options.consumersElsewhere === undefined ? {} : { consumersElsewhere: options.consumersElsewhere }),
     metrics,
     logger,
     maxEventBytes: options.maxEventBytes ?? 1024 * 1024,
@@ -81,7 +90,12 @@ export async function createEventLogService(options: EventLogServiceOptions): Pr
     app,
     async close() {
       await writer.drain();
-      ids.close();
+      await ids.close();
     },
   };
+}
+
+function requireDir(dir: string | undefined): string {
+  if (dir === undefined) throw new UnilogError('InvalidArgument', 'createEventLogService needs dir (the data folder of its id index) or ids (an id index).', { argument: 'dir', reason: 'missing' });
+  return dir;
 }

@@ -1,7 +1,7 @@
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { UnilogError, type ValidationIssue } from '../../errors.ts';
+import { UnilogError, isUnilogError, type ValidationIssue } from '../../errors.ts';
 import type { EventCatalog } from '../../events/catalog.ts';
 import type { EventEnvelope } from '../../events/envelope.ts';
 import { createPublisher, type Publisher, type PublishItemShape } from '../../events/publisher.ts';
@@ -16,21 +16,31 @@ const maxPageEvents = 1000;
 const defaultPageEvents = 100;
 /** A type-filtered page stops after scanning this many events, so one request never walks the whole log. */
 const maxScannedPerPage = 10_000;
+/** The longest `from` taken on a partitioned log: a Kinesis cut names every shard (about 80 characters each). */
+const maxCutLength = 64 * 1024;
 /** An idle live tail sends a comment this often, so proxies keep the connection. */
 const heartbeatMs = 15_000;
 
 const publishResultSchema = z.object({
   events: z.array(z.object({ position: z.string(), id: z.string(), duplicate: z.boolean() })),
 });
-const readQuerySchema = z.object({
-  from: z.string().regex(/^(0|[1-9][0-9]{0,15})$/, 'from is a position: a decimal number').optional(),
-  limit: z.coerce.number().int().min(1).max(maxPageEvents).optional(),
-  type: z.string().min(1).max(1000).optional(),
-});
+/** The query of GET /events and the live tail; positions are the log's own, decimal on a log with one order. */
+function readQuerySchemaOf(ordering: 'total' | 'per-key') {
+  return z.object({
+    from: (ordering === 'total'
+      ? z.string().regex(/^(0|[1-9][0-9]{0,15})$/, 'from is a position: a decimal number')
+      : // A Kinesis cut: the log checks it (InvalidPosition); here only its size and characters.
+        z.string().min(1).max(maxCutLength).regex(/^[\x21-\x7e]+$/, 'from is a position returned by the service')
+    ).optional(),
+    limit: z.coerce.number().int().min(1).max(maxPageEvents).optional(),
+    type: z.string().min(1).max(1000).optional(),
+  });
+}
+type ReadQuery = z.output<ReturnType<typeof readQuerySchemaOf>>;
 const pageSchema = z.object({ events: z.array(storedEventSchema), next: z.string() });
 
-function queryOf(c: Context): z.output<typeof readQuerySchema> {
-  const parsed = readQuerySchema.safeParse(c.req.query());
+function queryOf(c: Context, schema: ReturnType<typeof readQuerySchemaOf>): ReadQuery {
+  const parsed = schema.safeParse(c.req.query());
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => ({ path: issue.path.map(String), code: issue.code, message: issue.message }));
     throw new UnilogError('InvalidRequest', `Bad query: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}.`, { reason: 'bad query', issues });
@@ -47,6 +57,7 @@ function typeFilter(type: string | undefined): ((event: StoredEvent) => boolean)
 /** POST /events, GET /events and GET /events/stream. */
 export function eventRoutes(app: OpenAPIHono<ServiceEnv>, deps: ServiceDeps): void {
   const { log, catalog, writer } = deps;
+  const readQuerySchema = readQuerySchemaOf(log.capabilities.ordering);
   // One publisher per producer: it stamps the producer as the events' source.
   const publishers = new Map<string, Publisher>();
   const publisherOf = (producer: string): Publisher => {
@@ -55,11 +66,21 @@ export function eventRoutes(app: OpenAPIHono<ServiceEnv>, deps: ServiceDeps): vo
     return publisher;
   };
 
+  /** A read whose `from` came from the client: a position the log refuses is a bad query (400), like a malformed one. */
+  const readChecked = async (from: string | undefined, limit: number) => {
+    try {
+      return await log.read({ ...(from === undefined ? {} : { from }), limit });
+    } catch (error) {
+      if (!isUnilogError(error, 'InvalidPosition')) throw error;
+      throw new UnilogError('InvalidRequest', `Bad query: from: ${error.message}`, { reason: 'bad query', issues: [{ path: ['from'], code: 'invalid_position', message: error.message }] }, { cause: error });
+    }
+  };
+
   app.post(
     '/events',
     async (c, next) => {
       // Authentication and media type before the body is read: a stranger's body costs nothing.
-      const principal = authorize(deps, c, 'publish');
+      const principal = await authorize(deps, c, 'publish');
       if (principal.types.length === 0) {
         throw new UnilogError('Forbidden', `Key ${principal.keyId} may not publish any event type: create a key with --types.`, { producer: principal.producer, reason: 'no publish scope' });
       }
@@ -113,27 +134,32 @@ export function eventRoutes(app: OpenAPIHono<ServiceEnv>, deps: ServiceDeps): vo
   });
 
   app.get('/events', async (c) => {
-    authorize(deps, c, 'read');
-    const query = queryOf(c);
+    await authorize(deps, c, 'read');
+    const query = queryOf(c, readQuerySchema);
     const limit = query.limit ?? defaultPageEvents;
     const matches = typeFilter(query.type);
     const events: StoredEvent[] = [];
-    let from = query.from ?? '0';
+    let from = query.from;
+    let resumeAt: string | undefined;
     let scanned = 0;
+    // An event's own position is a place to resume only on a log with one order; on a partitioned one (Kinesis) it
+    // names one shard, so a filtered page reads no more than it may return and resumes from the read's `next`.
+    const cutAnywhere = log.capabilities.ordering === 'total';
     for (;;) {
-      const page = await log.read({ from, limit: matches ? Math.min(maxPageEvents, maxScannedPerPage - scanned) : limit - events.length });
-      from = page.next;
+      const wanted = limit - events.length;
+      const page = await readChecked(from, matches && cutAnywhere ? Math.min(maxPageEvents, maxScannedPerPage - scanned) : Math.min(wanted, maxScannedPerPage - scanned));
+      from = resumeAt = page.next;
       scanned += page.events.length;
       for (const stored of page.events) {
         if (events.length === limit) {
-          from = stored.position;
+          resumeAt = stored.position;
           break;
         }
         if (!matches || matches(stored)) events.push(stored);
       }
       if (page.events.length === 0 || events.length >= limit || scanned >= maxScannedPerPage) break;
     }
-    return c.json({ events: events.map((e) => ({ position: e.position, event: catalog.upcast(e.event) })), next: from });
+    return c.json({ events: events.map((e) => ({ position: e.position, event: catalog.upcast(e.event) })), next: resumeAt });
   });
   app.openAPIRegistry.registerPath({
     method: 'get',
@@ -143,23 +169,29 @@ export function eventRoutes(app: OpenAPIHono<ServiceEnv>, deps: ServiceDeps): vo
     responses: { 200: { description: 'A page.', content: { 'application/json': { schema: pageSchema } } }, 400: problem('Bad query.'), 401: problem('No valid key.'), 403: problem('The key may not read.') },
   });
 
-  app.get('/events/stream', (c) => {
-    authorize(deps, c, 'read');
-    const query = queryOf(c);
+  app.get('/events/stream', async (c) => {
+    await authorize(deps, c, 'read');
+    const query = queryOf(c, readQuerySchema);
     const lastId = c.req.header('last-event-id');
+    // On a partitioned log (Kinesis) an event's position names only its shard, so it is no place to resume: events
+    // carry no SSE id there, and a reconnecting client passes `from` (a `next` of GET /events) instead.
+    const resumable = log.capabilities.ordering === 'total';
     let from = query.from ?? 'head';
     if (lastId !== undefined) {
+      if (!resumable) throw new UnilogError('InvalidRequest', 'Last-Event-ID cannot resume a tail of a partitioned log (Kinesis): pass from=<the next of a GET /events page> instead.', { reason: 'bad Last-Event-ID' });
       if (!/^(0|[1-9][0-9]{0,15})$/.test(lastId)) throw new UnilogError('InvalidRequest', `Last-Event-ID ${JSON.stringify(lastId)} is not a position.`, { reason: 'bad Last-Event-ID' });
       from = String(Number(lastId) + 1);
     }
     const matches = typeFilter(query.type);
+    // The embedded logs' positions were checked by the query's pattern; another log's are checked by reading one event.
+    if (!resumable && from !== 'head') await readChecked(from, 1);
     return streamSSE(c, async (stream) => {
       const start = from === 'head' ? await log.head() : from;
       const subscription = log.subscribe({
         from: start,
         handler: async (stored) => {
           if (matches && !matches(stored)) return;
-          await stream.writeSSE({ id: stored.position, event: 'event', data: JSON.stringify({ position: stored.position, event: catalog.upcast(stored.event) }) });
+          await stream.writeSSE({ ...(resumable ? { id: stored.position } : {}), event: 'event', data: JSON.stringify({ position: stored.position, event: catalog.upcast(stored.event) }) });
         },
       });
       const heartbeat = setInterval(() => void stream.write(': heartbeat\n\n').catch(() => undefined), heartbeatMs);
@@ -177,7 +209,7 @@ export function eventRoutes(app: OpenAPIHono<ServiceEnv>, deps: ServiceDeps): vo
   app.openAPIRegistry.registerPath({
     method: 'get',
     path: '/events/stream',
-    summary: 'Live tail as Server-Sent Events (`event: event`, `id:` the position); resumes after `Last-Event-ID`; `from` defaults to the head.',
+    summary: 'Live tail as Server-Sent Events (`event: event`, `id:` the position on logs with one order); resumes after `Last-Event-ID` there; `from` defaults to the head.',
     request: { query: readQuerySchema.omit({ limit: true }) },
     responses: { 200: { description: 'An event stream.', content: { 'text/event-stream': { schema: z.string() } } }, 401: problem('No valid key.'), 403: problem('The key may not read.') },
   });

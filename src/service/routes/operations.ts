@@ -21,6 +21,10 @@ const letterParams = z.object({ name: z.string(), position: z.string() });
 /** Consumers and dead letters, schemas, health, metrics. */
 export function operationRoutes(app: OpenAPIHono<ServiceEnv>, deps: ServiceDeps): void {
   const { consumers, catalog } = deps;
+  // Consumers that run as separate workers are operated there: say so rather than list none.
+  const elsewhere = (c: { req: { path: string } }) => {
+    if (deps.consumersElsewhere !== undefined) throw new UnilogError('NotFound', `${c.req.path} is not served here: ${deps.consumersElsewhere}`, { path: c.req.path });
+  };
   const consumerOf = (name: string): Consumer => {
     const consumer = consumers.get(name);
     if (!consumer) throw new UnilogError('ConsumerNotFound', `No consumer ${JSON.stringify(name)}: the service runs ${[...consumers.keys()].join(', ') || '(none)'} (GET /consumers).`, { consumer: name, known: [...consumers.keys()] });
@@ -48,32 +52,37 @@ export function operationRoutes(app: OpenAPIHono<ServiceEnv>, deps: ServiceDeps)
   };
 
   app.get('/consumers', async (c) => {
-    authorize(deps, c, 'read');
+    await authorize(deps, c, 'read');
+    elsewhere(c);
     return c.json({ consumers: await Promise.all([...consumers.values()].map((consumer) => consumer.status())) });
   });
   register('get', '/consumers', 'Every consumer the service runs: position, lag, dead letters, state (needs --read).', z.object({ consumers: z.array(consumerSchema) }));
 
   app.post('/consumers/:name/rebuild', async (c) => {
-    authorize(deps, c, 'admin');
+    await authorize(deps, c, 'admin');
+    elsewhere(c);
     const result = await consumerOf(c.req.param('name')).rebuild();
     return c.json(result);
   });
   register('post', '/consumers/{name}/rebuild', 'Rebuilds the view from the start of the log while the current copy serves, then switches (needs --admin); answers when done.', z.object({ events: z.number(), seconds: z.number() }), nameParam);
 
   app.get('/consumers/:name/dead-letters', async (c) => {
-    authorize(deps, c, 'read');
+    await authorize(deps, c, 'read');
+    elsewhere(c);
     return c.json({ deadLetters: await consumerOf(c.req.param('name')).deadLetters.list() });
   });
   register('get', '/consumers/{name}/dead-letters', 'The consumer\'s dead letters: event, error, attempts (needs --read).', z.object({ deadLetters: z.array(z.unknown()) }), nameParam);
 
   app.post('/consumers/:name/dead-letters/:position/retry', async (c) => {
-    authorize(deps, c, 'admin');
+    await authorize(deps, c, 'admin');
+    elsewhere(c);
     return c.json(await consumerOf(c.req.param('name')).deadLetters.retry(c.req.param('position')));
   });
   register('post', '/consumers/{name}/dead-letters/{position}/retry', 'Applies a dead letter again, then the events parked behind it (needs --admin).', z.object({ applied: z.boolean(), released: z.number(), error: z.string().optional() }), letterParams);
 
   app.delete('/consumers/:name/dead-letters/:position', async (c) => {
-    authorize(deps, c, 'admin');
+    await authorize(deps, c, 'admin');
+    elsewhere(c);
     return c.json(await consumerOf(c.req.param('name')).deadLetters.drop(c.req.param('position')));
   });
   register('delete', '/consumers/{name}/dead-letters/{position}', 'Drops a dead letter and releases the events parked behind it (needs --admin).', z.object({ released: z.number() }), letterParams);
