@@ -8,6 +8,7 @@ import { publishCommand } from './commands/publish.ts';
 import { readCommand } from './commands/read.ts';
 import { rebuildCommand } from './commands/rebuild.ts';
 import { schemasExportCommand } from './commands/schemas.ts';
+import { workCommand } from './commands/work.ts';
 import { serveCommand } from './commands/serve.ts';
 import { statusCommand } from './commands/status.ts';
 import { tailCommand } from './commands/tail.ts';
@@ -136,6 +137,13 @@ export async function runCli(argv: readonly string[], streams: CliStreams = proc
     .option('--shards <n>', 'create the stream with this many shards (kinesalite needs it; default: on-demand)')
     .addHelpText('after', '\nEndpoints, region and credentials come from the AWS SDK\'s environment (AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL_DYNAMODB,\nAWS_ENDPOINT_URL_S3, AWS_REGION, AWS_ACCESS_KEY_ID, ...). View tables: one per projection of the config, when there is one.\nExample: unilog aws init --table-prefix shop-\n')
     .action(run((o) => awsInitCommand(o, io(o))));
+
+  awsOptions(command(program, 'work', 'run distributed workers of the config\'s projections on Kinesis (shard leases in DynamoDB) until Ctrl-C'), true)
+    .option('--projections <names>', 'only these projections (comma-separated; default: all of the config)')
+    .option('--worker-id <id>', 'this worker\'s id in the lease table (default: <hostname>-<pid>-<random>)')
+    .option('--lease-ms <ms>', 'a dead worker\'s shards are taken over after this long (default: 10000)')
+    .addHelpText('after', '\nNeeds --backend aws. Run one per process or machine: the workers of a projection share the stream\'s shards.\nExample: unilog work --backend aws --table-prefix shop- --config unilog.config.ts\n')
+    .action(run((o) => workCommand(o, io(o))));
 
   const keys = command(program, 'keys', 'API keys of the service (stored hashed in the data folder, or in DynamoDB with --backend aws)');
   awsOptions(command(keys, 'create', 'create a key and print it once'), false)
