@@ -7,8 +7,11 @@ export const photographerRow = z.object({
   name: z.string(),
   phone: z.string(),
   registeredAt: z.string(),
-  /** The log position of the registration: ties of open assignments go to the earliest. */
-  registration: z.number().int(),
+  /**
+   * The registration event's id: with `registeredAt` it orders photographers by registration (ties of open
+   * assignments go to the earliest). Not the log position: positions are opaque and, on Kinesis, not numbers.
+   */
+  registration: z.string(),
   openAssignments: z.number().int(),
   completed: z.number().int(),
 });
@@ -17,7 +20,7 @@ export type PhotographerRow = z.output<typeof photographerRow>;
 /** Photographer registrations, by phone, with open and completed assignment counts. */
 export const photographersProjection = defineProjection({
   name: 'photographers',
-  version: 1,
+  version: 2,
   events: [PhotographerRegistered, PhotoAssigned, PhotoUnassigned, ProductImageAdded],
   tables: {
     photographers: { row: photographerRow, key: 'photographerId', indexes: ['phone'] },
@@ -25,13 +28,13 @@ export const photographersProjection = defineProjection({
     holding: { row: z.object({ productId: z.string(), photographerId: z.string() }), key: 'productId', indexes: [] },
   },
 }).on({
-  'photographer.registered': async (event, view, { position }) => {
+  'photographer.registered': async (event, view) => {
     const known = await view.photographers.get(event.data.photographerId);
     // A re-registration changes name and phone, not the counts or the place in line.
     view.photographers.put(
       known
         ? { ...known, name: event.data.name, phone: event.data.phone }
-        : { ...event.data, registeredAt: event.time, registration: Number(position), openAssignments: 0, completed: 0 },
+        : { ...event.data, registeredAt: event.time, registration: event.id, openAssignments: 0, completed: 0 },
     );
   },
   'photo.assigned': async (event, view) => {
@@ -56,4 +59,10 @@ async function release(view: Tables, productId: string, completed: boolean): Pro
   view.holding.delete(productId);
   const photographer = await view.photographers.get(holding.photographerId);
   if (photographer) view.photographers.put({ ...photographer, openAssignments: Math.max(0, photographer.openAssignments - 1), completed: photographer.completed + (completed ? 1 : 0) });
+}
+
+/** Orders photographer rows by registration: time, then event id. */
+export function byRegistration(a: PhotographerRow, b: PhotographerRow): number {
+  if (a.registeredAt !== b.registeredAt) return a.registeredAt < b.registeredAt ? -1 : 1;
+  return a.registration < b.registration ? -1 : a.registration > b.registration ? 1 : 0;
 }

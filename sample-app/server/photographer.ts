@@ -3,6 +3,7 @@
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { html } from 'hono/html';
+import { byRegistration } from '../../projections/photographers.ts';
 import { phoneSchema } from '../events.ts';
 import { field, flash, messageOf, settle, takeFlash, type WebDeps } from './context.ts';
 import { page, shortTime, type Html } from './layout.ts';
@@ -20,7 +21,7 @@ export function photographerRoutes(app: Hono, deps: WebDeps): void {
   const { views, log, publishers, sms, phone } = deps;
 
   app.get('/photographers', async (c) => {
-    const photographers = [...(await views.photographers.view.photographers.scan())].sort((a, b) => a.registration - b.registration);
+    const photographers = [...(await views.photographers.view.photographers.scan())].sort(byRegistration);
     return c.html(
       page({
         title: 'Photographers',
