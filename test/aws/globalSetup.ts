@@ -1,11 +1,11 @@
 import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import type { AwsTestEndpoints } from './endpoints.ts';
 import { startDynamoDbLocal } from '../../infra/local/dynamoDbLocal.ts';
-import { startLazyServer, type LazyServer, type RunningServer } from './lazyServer.ts';
+import { startKinesalite } from '../../infra/local/kinesalite.ts';
+import { startS3rver } from '../../infra/local/s3rver.ts';
+import { startLazyServer, type LazyServer } from './lazyServer.ts';
 
 /**
  * Local AWS for the tests: kinesalite, s3rver and DynamoDB Local on random ports of 127.0.0.1, provided to tests
@@ -17,7 +17,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const servers: { name: string; server: LazyServer }[] = [];
   const java = findOnPath('java');
   const [kinesis, s3, dynamodb] = await Promise.all([
+    // In memory, no CREATING delay and a high shard limit: each test can create its own stream.
     startLazyServer(startKinesalite),
+    // A temporary folder, removed when it stops.
     startLazyServer(startS3rver),
     java ? startLazyServer(startDynamoDbLocal) : Promise.resolve(undefined),
   ]);
@@ -45,43 +47,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
 }
 
-async function startKinesalite(): Promise<RunningServer> {
-  const { default: kinesalite } = await import('kinesalite');
-  // No CREATING/DELETING delay and room for a fresh stream per test.
-  const server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 10_000 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('kinesalite has no TCP address.');
-  return {
-    port: address.port,
-    stop: () => {
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => { resolve(); }));
-    },
-  };
-}
-
-async function startS3rver(): Promise<RunningServer> {
-  const { default: S3rver } = await import('s3rver');
-  const directory = await mkdtemp(join(tmpdir(), 'unilog-s3rver-'));
-  const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, resetOnClose: true });
-  const { port } = await s3rver.run();
-  return {
-    port,
-    stop: async () => {
-      await s3rver.close();
-      await rm(directory, { recursive: true, force: true });
-    },
-  };
-}
-
-
-
-
-
 function findOnPath(command: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir === '') continue;
@@ -94,5 +59,3 @@ function findOnPath(command: string): string | undefined {
   }
   return undefined;
 }
-
-

@@ -1,9 +1,8 @@
 import type { EnsuredResource } from '../../aws/init.ts';
-import type { DynamoKeyStore } from '../../aws/service/dynamoKeyStore.ts';
 import { localOnly } from '../client.ts';
 import { optionalConfig, usageError, type GlobalOptions } from '../context.ts';
 import { write, type Io } from '../output.ts';
-import { formatTable } from '../table.ts';
+import { keyScopesOf, printCreatedKey, printKeys, printRevokedKey, type CliKeyStore, type KeysCreateOptions } from './keys.ts';
 
 /** The table prefix when `--table-prefix` is not given: the one `npm run local:aws` uses too. */
 export const defaultTablePrefix = 'unilog-';
@@ -74,58 +73,37 @@ export async function awsInitCommand(options: AwsInitOptions, io: Io): Promise<n
   return 0;
 }
 
-/** Opens the key store of `--table-prefix` and runs `use` on it. */
-async function withKeyStore<T>(options: AwsBackendOptions, command: string, use: (store: DynamoKeyStore) => Promise<T>): Promise<T> {
-  localOnly(options, command);
-  const { tablePrefix } = awsTarget(options, command);
+/** Opens the service-keys table of `--table-prefix` as `unilog keys` sees it and runs `use` on it. */
+async function withKeyStore(options: AwsBackendOptions, use: (store: CliKeyStore) => Promise<number>): Promise<number> {
+  localOnly(options, 'keys');
+  const { tablePrefix } = awsTarget(options, 'keys');
   const [{ createAwsClients }, { createDynamoKeyStore }, { serviceKeysTableName }] = await Promise.all([import('../../aws/clients.ts'), import('../../aws/service/dynamoKeyStore.ts'), import('../../aws/resources.ts')]);
   const clients = await createAwsClients();
   try {
-    return await use(createDynamoKeyStore({ client: clients.dynamodb, tableName: serviceKeysTableName(tablePrefix) }));
+    const keys = createDynamoKeyStore({ client: clients.dynamodb, tableName: serviceKeysTableName(tablePrefix) });
+    // Printed commands name the table prefix when it is not the default, so they act on the same table.
+    const flags = ` --backend aws${options.tablePrefix === undefined ? '' : ` --table-prefix ${tablePrefix}`}`;
+    return await use({ flags, create: (scopes) => keys.create(scopes), list: () => keys.list(), revoke: (id) => keys.revoke(id) });
   } finally {
     clients.destroy();
   }
 }
 
 /** Options of `unilog keys create --backend aws`. */
-export interface AwsKeysCreateOptions extends AwsBackendOptions {
-  readonly producer?: string;
-  readonly types?: string;
-  readonly read?: boolean;
-  readonly admin?: boolean;
-}
+export interface AwsKeysCreateOptions extends AwsBackendOptions, KeysCreateOptions {}
 
 /** `unilog keys create --backend aws`: as on the data folder, in the service-keys table. */
 export async function awsKeysCreateCommand(options: AwsKeysCreateOptions, io: Io): Promise<number> {
-  if (options.producer === undefined) throw usageError('unilog keys create: give --producer NAME (the service the key speaks for).');
-  const types = (options.types ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
-  if (types.length === 0 && options.read !== true && options.admin !== true) throw usageError('unilog keys create: give --types a,b (or *) to publish, and/or --read or --admin; a key with none can do nothing.');
-  const producer = options.producer;
-  const { key, info } = await withKeyStore(options, 'keys', (store) => store.create({ producer, types, read: options.read === true, admin: options.admin === true }));
-  if (io.json) await write(io.stdout, `${JSON.stringify({ ...info, key })}\n`);
-  else await write(io.stdout, `key id ${info.id} for producer ${info.producer}\n${key}\nThis key is shown once: store it now. Revoke it with unilog keys revoke --backend aws ${info.id}.\n`);
-  return 0;
+  const scopes = keyScopesOf(options);
+  return withKeyStore(options, (store) => printCreatedKey(store, scopes, io));
 }
 
 /** `unilog keys list --backend aws`. */
 export async function awsKeysListCommand(options: AwsBackendOptions, io: Io): Promise<number> {
-  const keys = await withKeyStore(options, 'keys', (store) => store.list());
-  if (io.json) {
-    await write(io.stdout, `${JSON.stringify({ keys })}\n`);
-    return 0;
-  }
-  if (keys.length === 0) {
-    await write(io.stdout, 'no keys: create one with unilog keys create --backend aws --producer NAME --types TYPE,...\n');
-    return 0;
-  }
-  const rows = keys.map((k) => [k.id, k.producer, k.types.join(',') || '-', [k.read ? 'read' : '', k.admin ? 'admin' : ''].filter(Boolean).join(',') || '-', k.createdAt, k.revokedAt ?? '']);
-  await write(io.stdout, formatTable(['ID', 'PRODUCER', 'TYPES', 'SCOPES', 'CREATED', 'REVOKED'], rows));
-  return 0;
+  return withKeyStore(options, (store) => printKeys(store, io));
 }
 
 /** `unilog keys revoke --backend aws ID`: services refuse the key from their next request. */
 export async function awsKeysRevokeCommand(id: string, options: AwsBackendOptions, io: Io): Promise<number> {
-  const info = await withKeyStore(options, 'keys', (store) => store.revoke(id));
-  await write(io.stdout, io.json ? `${JSON.stringify(info)}\n` : `revoked key ${info.id} (producer ${info.producer}) at ${info.revokedAt ?? ''}\n`);
-  return 0;
+  return withKeyStore(options, (store) => printRevokedKey(store, id, io));
 }

@@ -18,7 +18,7 @@ const pageSize = 1000;
 export async function readCommand(options: ReadCommandOptions, io: Io): Promise<number> {
   const limit = options.limit === undefined ? Infinity : parseLimit(Number(options.limit));
   const client = serviceClient(options);
-  if (client) return readService(client, options.from ?? '0', limit, io);
+  if (client) return readService(client, options.from, limit, io);
   const config = await optionalConfig(options);
   const catalog = config ? createCatalog(config.events) : undefined;
   const log = await openFileEventLog({ dir: logDir(dataDir(options, config)), readOnly: true });
@@ -43,11 +43,13 @@ export async function readCommand(options: ReadCommandOptions, io: Io): Promise<
   }
 }
 
-async function readService(client: ServiceClient, start: string, limit: number, io: Io): Promise<number> {
+/** Pages through `GET /events`; without `--from` it sends none, so the service starts at its log's start (a Kinesis log's positions are cuts, not numbers). */
+async function readService(client: ServiceClient, start: string | undefined, limit: number, io: Io): Promise<number> {
   let from = start;
   let remaining = limit;
   while (remaining > 0) {
-    const page = (await client.request<{ events: StoredEvent[]; next: string }>('GET', `/events?from=${encodeURIComponent(from)}&limit=${Math.min(pageSize, remaining)}`)).body;
+    const fromQuery = from === undefined ? '' : `from=${encodeURIComponent(from)}&`;
+    const page = (await client.request<{ events: StoredEvent[]; next: string }>('GET', `/events?${fromQuery}limit=${Math.min(pageSize, remaining)}`)).body;
     if (page.events.length === 0) break;
     await write(io.stdout, page.events.map((stored) => `${JSON.stringify(stored)}\n`).join(''));
     remaining -= page.events.length;

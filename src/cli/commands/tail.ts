@@ -52,21 +52,18 @@ export async function tailCommand(options: TailCommandOptions, io: Io): Promise<
   }
 }
 
+type Page = { readonly events: readonly StoredEvent[]; readonly next: string };
+
 async function tailService(client: ServiceClient, options: TailCommandOptions, lines: number, print: (stored: StoredEvent) => Promise<void>): Promise<number> {
   const typeQuery = options.type === undefined ? '' : `&type=${encodeURIComponent(options.type)}`;
   let from: string;
-  if (options.from === undefined) {
-    const { head } = (await client.request<{ head: string }>('GET', '/health')).body;
-    from = String(Math.max(0, Number(head) - lines));
+  if (options.from !== undefined) {
+    from = await printFrom(client, options.from, typeQuery, print);
   } else {
-    from = options.from;
-  }
-  for (;;) {
-    const page: { events: StoredEvent[]; next: string } = (await client.request<{ events: StoredEvent[]; next: string }>('GET', `/events?from=${encodeURIComponent(from)}&limit=${pageSize}${typeQuery}`)).body;
-    for (const stored of page.events) await print(stored);
-    const moved = page.next !== from;
-    from = page.next;
-    if (page.events.length === 0 && !moved) break;
+    const { head } = (await client.request<{ head: string }>('GET', '/health')).body;
+    // A log with one order counts positions, so the last lines start at head - lines. A partitioned log's (Kinesis)
+    // positions are cuts, which have no "lines before": read what it retains and keep the last lines.
+    from = /^(0|[1-9][0-9]*)$/.test(head) ? await printFrom(client, String(Math.max(0, Number(head) - lines)), typeQuery, print) : await printLastRetained(client, lines, print);
   }
   if (options.follow !== true) return 0;
   const response = await client.stream(`/events/stream?from=${encodeURIComponent(from)}${typeQuery}`);
@@ -93,6 +90,45 @@ async function tailService(client: ServiceClient, options: TailCommandOptions, l
   }
   void stop;
   return 0;
+}
+
+/** Prints every event from `from` (of the types in `typeQuery`) to the end of the log; returns where the end was. */
+async function printFrom(client: ServiceClient, start: string, typeQuery: string, print: (stored: StoredEvent) => Promise<void>): Promise<string> {
+  let from = start;
+  for (;;) {
+    const page = (await client.request<Page>('GET', `/events?from=${encodeURIComponent(from)}&limit=${pageSize}${typeQuery}`)).body;
+    for (const stored of page.events) await print(stored);
+    const moved = page.next !== from;
+    from = page.next;
+    if (page.events.length === 0 && !moved) return from;
+  }
+}
+
+/**
+ * Reads the whole log from its start and prints its last `lines` events (`print` drops other types, so `--lines`
+ * counts all events, as on a log with one order); returns the `next` after them. On Kinesis that is a read of the
+ * retained stream: the cost of a tail where positions are not numbers.
+ */
+async function printLastRetained(client: ServiceClient, lines: number, print: (stored: StoredEvent) => Promise<void>): Promise<string> {
+  // A ring of the newest `lines` events: memory bounded by --lines, not by the stream.
+  const ring: StoredEvent[] = [];
+  let oldest = 0;
+  let from: string | undefined;
+  for (;;) {
+    const page = (await client.request<Page>('GET', `/events?${from === undefined ? '' : `from=${encodeURIComponent(from)}&`}limit=${pageSize}`)).body;
+    for (const stored of page.events) {
+      if (ring.length < lines) {
+        ring.push(stored);
+      } else {
+        ring[oldest] = stored;
+        oldest = (oldest + 1) % lines;
+      }
+    }
+    from = page.next;
+    if (page.events.length === 0) break;
+  }
+  for (let i = 0; i < ring.length; i++) await print(ring[(oldest + i) % ring.length] as StoredEvent);
+  return from;
 }
 
 /** One event on one line: position, time, type, key, source, data. */
