@@ -100,7 +100,7 @@ export async function runCli(argv: readonly string[], streams: CliStreams = proc
 
   command(program, 'tail', 'print the last events, and with --follow new ones as they are appended')
     .option('--from <position>', 'start at this position instead of the last --lines events')
-    .option('--lines <n>', 'how many of the newest events to print first', '10')
+    .option('--lines <n>', 'how many of the newest events to print first (through --url on Kinesis: found by reading the retained stream)', '10')
     .option('--type <types>', 'only these event types (comma-separated)')
     .option('--follow', 'keep printing new events until Ctrl-C')
     .addHelpText('after', '\nOne event per line: position, time, type, key, source, data (--json: NDJSON {"position","event"}).\n')
