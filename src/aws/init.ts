@@ -1,4 +1,5 @@
 import { UnilogError } from '../errors.ts';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AwsClients } from './clients.ts';
 import type { AwsResources, ProjectionShape, TableDefinition } from './resources.ts';
 
@@ -40,7 +41,7 @@ export async function ensureAwsResources(clients: AwsClients, resources: AwsReso
   }
   report(await ensureStream(clients, resources.streamName, options.shards, maxWaitTime));
   for (const table of resources.tables) {
-    report(await ensureTable(clients, table, maxWaitTime));
+    report(await ensureTable(clients.dynamodb, table, maxWaitTime));
     if (table.timeToLiveAttribute !== undefined) report(await ensureTimeToLive(clients, table.name, table.timeToLiveAttribute));
   }
   for (const bucket of [resources.buckets.archive, resources.buckets.blobs]) report(await ensureBucket(clients, bucket));
@@ -71,16 +72,16 @@ async function ensureStream(clients: AwsClients, streamName: string, shards: num
 }
 
 /** Creates one table of a definition (on-demand capacity) unless it exists, and waits until it is active. */
-async function ensureTable(clients: AwsClients, table: TableDefinition, maxWaitTime: number): Promise<EnsuredResource> {
+export async function ensureTable(client: DynamoDBClient, table: Pick<TableDefinition, 'name' | 'partitionKey' | 'sortKey'>, maxWaitTime = 300): Promise<EnsuredResource> {
   const { CreateTableCommand, DescribeTableCommand, ResourceInUseException, ResourceNotFoundException, waitUntilTableExists } = await import('@aws-sdk/client-dynamodb');
   let action: EnsuredResource['action'] = 'existed';
   try {
-    await clients.dynamodb.send(new DescribeTableCommand({ TableName: table.name }));
+    await client.send(new DescribeTableCommand({ TableName: table.name }));
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
     const keys = table.sortKey === undefined ? [table.partitionKey] : [table.partitionKey, table.sortKey];
     try {
-      await clients.dynamodb.send(
+      await client.send(
         new CreateTableCommand({
           TableName: table.name,
           BillingMode: 'PAY_PER_REQUEST',
@@ -93,7 +94,7 @@ async function ensureTable(clients: AwsClients, table: TableDefinition, maxWaitT
       if (!(createError instanceof ResourceInUseException)) throw createError;
     }
   }
-  await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime, minDelay: 1, maxDelay: 2 }, { TableName: table.name });
+  await waitUntilTableExists({ client, maxWaitTime, minDelay: 1, maxDelay: 2 }, { TableName: table.name });
   return { kind: 'table', name: table.name, action };
 }
 

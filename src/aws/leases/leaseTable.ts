@@ -63,25 +63,8 @@ export class LeaseTable {
 
   /** Creates the table (on-demand billing) unless it exists, and waits until it is active. */
   async ensureTable(): Promise<void> {
-    const { DescribeTableCommand, CreateTableCommand, waitUntilTableExists } = await this.#commands();
-    try {
-      await this.#client.send(new DescribeTableCommand({ TableName: this.#tableName }));
-      return;
-    } catch (error) {
-      if ((error as { name?: unknown }).name !== 'ResourceNotFoundException') throw error;
-    }
-    try {
-      await this.#client.send(new CreateTableCommand({
-        TableName: this.#tableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'group', AttributeType: 'S' }, { AttributeName: 'shard', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'group', KeyType: 'HASH' }, { AttributeName: 'shard', KeyType: 'RANGE' }],
-      }));
-    } catch (error) {
-      // Another worker created it first.
-      if ((error as { name?: unknown }).name !== 'ResourceInUseException') throw error;
-    }
-    await waitUntilTableExists({ client: this.#client, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { TableName: this.#tableName });
+    const { ensureTable } = await import('../init.ts');
+    await ensureTable(this.#client, { name: this.#tableName, partitionKey: { name: 'group', type: 'S' }, sortKey: { name: 'shard', type: 'S' } }, 60);
   }
 
   /** Every lease of the group, read consistently. */
