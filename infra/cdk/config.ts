@@ -82,6 +82,11 @@ export interface ServiceSettings {
   readonly burstLimit: number;
   /** Memory of the service Lambda (MB). @default 512 */
   readonly memoryMb: number;
+  /**
+   * Where the service finds producer keys: `secret`, the keys.json of `unilog keys create` in a Secrets Manager
+   * secret; or `table`, the service-keys table that `unilog keys create --backend aws` writes. @default 'secret'
+   */
+  readonly keySource: 'secret' | 'table';
 }
 
 /** Everything a deployment can be told. */
@@ -118,6 +123,7 @@ export const contextKeys = {
   serviceRateLimit: 'unilog:serviceRateLimit',
   serviceBurstLimit: 'unilog:serviceBurstLimit',
   serviceMemoryMb: 'unilog:serviceMemoryMb',
+  serviceKeys: 'unilog:serviceKeys',
 } as const;
 
 type ContextKey = keyof typeof contextKeys;
@@ -154,6 +160,7 @@ const contextSchema = z.object({
   serviceRateLimit: int(1, 1_000_000, 1000),
   serviceBurstLimit: int(1, 1_000_000, 2000),
   serviceMemoryMb: int(128, 10_240, 512),
+  serviceKeys: z.enum(['secret', 'table']).default('secret'),
 });
 
 /**
@@ -188,6 +195,6 @@ export function readUnilogConfig(tryGetContext: (key: string) => unknown): Unilo
     },
     replay: c.replay,
     alarms: { iteratorAgeSeconds: c.iteratorAgeAlarmSeconds, service5xxPerFiveMinutes: c.service5xxAlarm, ...(c.alarmEmail === undefined ? {} : { email: c.alarmEmail }) },
-    service: { rateLimit: c.serviceRateLimit, burstLimit: c.serviceBurstLimit, memoryMb: c.serviceMemoryMb },
+    service: { rateLimit: c.serviceRateLimit, burstLimit: c.serviceBurstLimit, memoryMb: c.serviceMemoryMb, keySource: c.serviceKeys },
   };
 }

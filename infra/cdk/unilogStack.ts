@@ -109,7 +109,7 @@ export class UnilogStack extends Stack {
 
     new CfnOutput(this, 'StreamName', { value: this.stream.stream.streamName });
     new CfnOutput(this, 'ApiUrl', { value: this.service.api.apiEndpoint, description: 'The event-log service: POST /events, GET /events, /health, /openapi.json' });
-    new CfnOutput(this, 'ProducerKeysSecret', { value: this.service.keys.secretName, description: 'Put the keys.json of `unilog keys create` here' });
+    if (this.service.keys !== undefined) new CfnOutput(this, 'ProducerKeysSecret', { value: this.service.keys.secretName, description: 'Put the keys.json of `unilog keys create` here' });
     new CfnOutput(this, 'ArchiveBucketName', { value: this.buckets.archive.bucketName });
     new CfnOutput(this, 'BlobsBucketName', { value: this.buckets.blobs.bucketName });
     new CfnOutput(this, 'AlarmTopic', { value: this.alarmTopic.topicArn });

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, ScanCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -16,9 +16,10 @@ import { UnilogProjection } from '../../infra/cdk/constructs/unilogProjection.ts
 import { indexesMetadataKey } from '../../infra/cdk/constructs/unilogTable.ts';
 import { helloRetailEvents, ProductCreated } from '../../sample-app/events.ts';
 import { awsResources, type ProjectionShape, type TableDefinition } from '../../src/aws/resources.ts';
-import { createDynamoViewStorage, type KinesisStreamEvent } from '../../src/aws/index.ts';
+import { createDynamoKeyStore, createDynamoViewStorage, createKinesisEventLog, type KinesisStreamEvent } from '../../src/aws/index.ts';
 import { createMemoryEventLog, createPublisher, defineEvent, defineProjection, isUnilogError } from '../../src/index.ts';
 import { awsEndpoints } from '../aws/endpoints.ts';
+import { createTestStream, kinesaliteClient } from '../aws/kinesisStreams.ts';
 
 // One `npm run synth` for the whole file (it bundles the Lambdas and validates the template: tens of seconds), in a
 // child process without any AWS_* or CDK_* variable and with an empty HOME, so no credentials or profile can be used.
@@ -107,6 +108,13 @@ function projectionFunctions(): Map<string, [string, CfnResource]> {
   return byName;
 }
 
+/** The service function: the one whose environment names the stream. */
+function serviceFunction(): [string, CfnResource] {
+  const found = resourcesOf('AWS::Lambda::Function').filter(([, fn]) => ((props(fn)['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {})['STREAM_NAME'] !== undefined);
+  expect(found, 'one service function (with STREAM_NAME)').toHaveLength(1);
+  return found[0] as [string, CfnResource];
+}
+
 /** The IAM statements attached to a function's role. */
 function statementsOf(fn: CfnResource): { Action: string | string[]; Resource: unknown; Effect: string }[] {
   const [role] = [...refs(props(fn)['Role'])];
@@ -146,13 +154,36 @@ describe('npm run synth (offline, no AWS credentials)', () => {
     expect(resourcesOf('AWS::Lambda::Function').length, 'a function per projection of projections/*.ts, and the service').toBe(discovered.length + 1);
   });
 
-  it('passes CloudFormation validation, but for the Node 20 runtime deprecation when synthesized with Node 20', () => {
+  it('passes CloudFormation validation without findings, whatever Node synthesizes (no function on a deprecated runtime)', () => {
     const reportFile = path.join(outdir, 'validation-report.json');
     if (!existsSync(reportFile)) return;
     const report = JSON.parse(readFileSync(reportFile, 'utf8')) as { pluginReports: { violations: { ruleName: string; description: string }[] }[] };
     const violations = report.pluginReports.flatMap((r) => r.violations);
-    const allowed = process.versions.node.startsWith('20.') ? ['W2531'] : [];
-    expect(violations.filter((v) => !allowed.includes(v.ruleName)).map((v) => `${v.ruleName}: ${v.description}`)).toEqual([]);
+    expect(violations.map((v) => `${v.ruleName}: ${v.description}`)).toEqual([]);
+  });
+
+  it('every function, the service included, runs on nodejs22.x and arm64', () => {
+    const functions = resourcesOf('AWS::Lambda::Function');
+    expect(functions.length).toBe(discovered.length + 1);
+    for (const [id, fn] of functions) expect({ runtime: props(fn)['Runtime'], architectures: props(fn)['Architectures'] }, id).toEqual({ runtime: 'nodejs22.x', architectures: ['arm64'] });
+  });
+
+  it('the bundles carry no native code: better-sqlite3 is the stand-in that throws, and nothing lies beside index.js', () => {
+    const manifest = JSON.parse(readFileSync(path.join(outdir, 'Unilog.assets.json'), 'utf8')) as { files: Record<string, { source: { path: string; packaging?: string } }> };
+    const bundles = Object.values(manifest.files).filter((f) => f.source.packaging === 'zip').map((f) => path.join(outdir, f.source.path));
+    expect(bundles).toHaveLength(2);
+    const standIns = new Set<string>();
+    for (const bundle of bundles) {
+      expect(readdirSync(bundle, { recursive: true }).map(String).sort(), `${bundle}: its files`).toEqual(['index.js', 'index.js.map']);
+      const code = readFileSync(path.join(bundle, 'index.js'), 'utf8');
+      expect(code.match(/better_sqlite3\.node|require\(["']better-sqlite3["']\)|require\(["']bindings["']\)/g), `${bundle}: better-sqlite3 or its addon loader`).toBeNull();
+      if (code.includes('This Lambda bundle has no SQLite')) standIns.add(bundle);
+    }
+    // The service's SQLite id index stays reachable (it is createEventLogService's default): the stand-in took its place.
+    const [, service] = serviceFunction();
+    const serviceBundle = bundles.find((b) => b.endsWith((props(service)['Code'] as { S3Key: string }).S3Key.replace(/\.zip$/, '')));
+    expect(serviceBundle, 'the service bundle').toBeDefined();
+    expect(standIns.has(serviceBundle ?? ''), 'the stand-in in the service bundle').toBe(true);
   });
 });
 
@@ -273,18 +304,29 @@ describe('least privilege', () => {
     }
   });
 
-  it('the service may use the stream, its secret and its own tables, but no view table', () => {
-    const [[, service] = ['', undefined]] = resourcesOf('AWS::Lambda::Function').filter(([, fn]) => ((props(fn)['Environment'] as { Variables?: Record<string, unknown> }).Variables ?? {})['STREAM_NAME'] !== undefined);
-    expect(service, 'the service function').toBeDefined();
-    const statements = statementsOf(service as CfnResource);
+  it('the service may use the stream, its secret and service-ids; no view table, nor service-keys while the keys are in the secret', () => {
+    const statements = statementsOf(serviceFunction()[1]);
     const byName = tableIdByName();
     const referenced = new Set(statements.flatMap((s) => [...refs(s.Resource)]));
-    const views = [...byName].filter(([name]) => name.startsWith(`${prefix}view-`)).map(([, id]) => id);
-    expect(views.filter((id) => referenced.has(id)), 'view tables the service may touch').toEqual([]);
+    const tables = new Set(byName.values());
+    expect([...referenced].filter((id) => tables.has(id)), 'the tables the service may touch').toEqual([byName.get(awsResources({ prefix }).tables.find((t) => t.purpose === 'service-ids')?.name ?? '')]);
     const actions = statements.flatMap((s) => [s.Action].flat());
     expect(actions).toEqual(expect.arrayContaining(['kinesis:PutRecords', 'kinesis:GetRecords', 'secretsmanager:GetSecretValue']));
     const [secretId] = resourcesOf('AWS::SecretsManager::Secret').map(([id]) => id);
     expect(referenced.has(secretId ?? ''), 'reads the producer-keys secret').toBe(true);
+  });
+
+  it('on service-ids the service may get, put, update and delete items, nothing else, and finds the table by IDS_TABLE_NAME', () => {
+    const [, service] = serviceFunction();
+    const idsName = awsResources({ prefix }).tables.find((t) => t.purpose === 'service-ids')?.name ?? '';
+    const idsTable = tableIdByName().get(idsName);
+    expect(idsTable, `${idsName} in the template`).toBeDefined();
+    const onIds = statementsOf(service).filter((s) => refs(s.Resource).has(idsTable ?? ''));
+    expect(onIds.every((s) => s.Effect === 'Allow')).toBe(true);
+    // The id index's requests: conditional PutItem (claim, take-over), UpdateItem (renew, position), GetItem, DeleteItem (release).
+    expect(onIds.flatMap((s) => [s.Action].flat()).sort(), `actions on ${idsName}`).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    const variables = (props(service)['Environment'] as { Variables: Record<string, unknown> }).Variables;
+    expect([...refs(variables['IDS_TABLE_NAME'])], 'IDS_TABLE_NAME').toEqual([idsTable]);
   });
 });
 
@@ -404,6 +446,107 @@ describe('the bundled projection Lambda', () => {
   });
 });
 
+describe('the bundled service Lambda', () => {
+  const endpoints = awsEndpoints();
+  const dynamo = endpoints.dynamodb;
+  it.skipIf('unavailable' in dynamo)(`answers a client id repeated in another container with the original position, through service-ids, and loads without better-sqlite3 or any native addon${'unavailable' in dynamo ? ` (skipped: ${dynamo.unavailable})` : ''}`, async () => {
+    if ('unavailable' in dynamo) return;
+    // The bundle alone in a folder outside the repository, with only the runtime's @aws-sdk beside it: no better-sqlite3 to find.
+    const [, service] = serviceFunction();
+    const key = (props(service)['Code'] as { S3Key: string }).S3Key;
+    const assets = JSON.parse(readFileSync(path.join(outdir, 'Unilog.assets.json'), 'utf8')) as { files: Record<string, { source: { path: string }; destinations: Record<string, { objectKey: string }> }> };
+    const asset = Object.values(assets.files).find((f) => Object.values(f.destinations).some((d) => d.objectKey === key));
+    expect(asset, `the asset of ${key}`).toBeDefined();
+    const folder = mkdtempSync(path.join(os.tmpdir(), 'unilog-service-bundle-'));
+    const bundle = path.join(folder, 'service.cjs');
+    copyFileSync(path.join(outdir, asset?.source.path ?? '', 'index.js'), bundle);
+    mkdirSync(path.join(folder, 'node_modules'));
+    symlinkSync(path.join(repo, 'node_modules', '@aws-sdk'), path.join(folder, 'node_modules', '@aws-sdk'), 'dir');
+
+    const tablePrefix = `t${Date.now().toString(36)}-`;
+    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: endpoints.region, credentials: endpoints.credentials, requestHandler: new NodeHttpHandler() });
+    const kinesis = kinesaliteClient();
+    const { streamName, remove } = await createTestStream(kinesis, 1);
+    const log = createKinesisEventLog({ streamName, client: kinesis });
+    try {
+      // The service's tables as the template defines them.
+      const tables = new Map<string, string>();
+      for (const purpose of ['service-ids', 'service-keys'] as const) {
+        const definition = props(template.Resources[tableIdByName().get(awsResources({ prefix }).tables.find((t) => t.purpose === purpose)?.name ?? '') ?? '']);
+        expect(definition['KeySchema'], `${purpose} in the template`).toBeDefined();
+        const name = `${tablePrefix}${purpose}`;
+        await client.send(new CreateTableCommand({
+          TableName: name,
+          KeySchema: definition['KeySchema'] as CreateTableCommandInput['KeySchema'],
+          AttributeDefinitions: definition['AttributeDefinitions'] as CreateTableCommandInput['AttributeDefinitions'],
+          BillingMode: definition['BillingMode'] as CreateTableCommandInput['BillingMode'],
+        }));
+        tables.set(purpose, name);
+      }
+      const { key: apiKey } = await createDynamoKeyStore({ client, tableName: tables.get('service-keys') ?? '' }).create({ producer: 'merchant-web', types: ['*'], read: true, admin: false });
+
+      const product = { id: 'p-1', brand: 'Acme', name: 'Anvil', description: 'Heavy.', category: 'tools', priceCents: 1999, merchantId: 'm-1', merchantName: 'Acme' };
+      const request = {
+        version: '2.0',
+        routeKey: '$default',
+        rawPath: '/events',
+        rawQueryString: '',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', host: 'example.execute-api.us-east-1.amazonaws.com' },
+        requestContext: { accountId: '1', apiId: 'a', domainName: 'example', domainPrefix: 'example', http: { method: 'POST', path: '/events', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' }, requestId: 'r', routeKey: '$default', stage: '$default', time: '', timeEpoch: 0 },
+        body: JSON.stringify({ type: ProductCreated.type, data: product, id: 'p-1:created' }),
+        isBase64Encoded: false,
+      };
+      // Each process is a fresh container: the first request of each opens the service. Loading a native addon fails it.
+      const invoke = `process.dlopen = (module, file) => { throw new Error('native addon loaded: ' + file); };
+        let sqlite = 'absent'; try { require.resolve('better-sqlite3'); sqlite = 'found'; } catch {}
+        const { handler } = require(${JSON.stringify(bundle)});
+        let input = ''; process.stdin.on('data', (c) => (input += c)).on('end', async () => {
+          const response = await handler(JSON.parse(input), {});
+          process.stdout.write('\\nRESULT ' + JSON.stringify({ sqlite, response }) + '\\n');
+          process.exit(0);
+        });`;
+      const env = {
+        PATH: process.env['PATH'] ?? '',
+        STREAM_NAME: streamName,
+        IDS_TABLE_NAME: tables.get('service-ids'),
+        KEYS_TABLE_NAME: tables.get('service-keys'),
+        AWS_REGION: endpoints.region,
+        AWS_ACCESS_KEY_ID: endpoints.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: endpoints.credentials.secretAccessKey,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        AWS_ENDPOINT_URL_KINESIS: endpoints.kinesis,
+      };
+      const container = async () => {
+        const result = await run(process.execPath, ['-e', invoke], { cwd: folder, env, input: JSON.stringify(request) });
+        expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+        const line = result.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+        expect(line, `the container's answer in:\n${result.stdout}\n${result.stderr}`).toBeDefined();
+        const { sqlite, response } = JSON.parse(line?.slice('RESULT '.length) ?? '{}') as { sqlite: string; response: { statusCode: number; body: string } };
+        expect(sqlite, 'better-sqlite3 resolvable from the bundle\'s folder').toBe('absent');
+        return { statusCode: response.statusCode, body: JSON.parse(response.body) as { events?: { position: string; id: string; duplicate: boolean }[] } };
+      };
+
+      const first = await container();
+      expect(first.statusCode, JSON.stringify(first.body)).toBe(201);
+      const position = first.body.events?.[0]?.position;
+      expect(first.body.events).toEqual([{ position, id: 'p-1:created', duplicate: false }]);
+      const second = await container();
+      expect({ statusCode: second.statusCode, events: second.body.events }, 'the repeat in another container').toEqual({ statusCode: 200, events: [{ position, id: 'p-1:created', duplicate: true }] });
+
+      const { events } = await log.read();
+      expect(events.map((e) => e.event.id), 'the stream holds the event once').toEqual(['p-1:created']);
+      const { Items = [] } = await client.send(new ScanCommand({ TableName: tables.get('service-ids'), ConsistentRead: true }));
+      expect(Items.map((item) => item['position']?.S), 'the id\'s item in service-ids holds the position').toEqual([position]);
+    } finally {
+      await log.close();
+      await remove();
+      kinesis.destroy();
+      client.destroy();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('configuration (synthesized in process, without bundling)', () => {
   const synthesize = (context: Record<string, unknown>) => buildUnilogApp(new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } }));
 
@@ -432,6 +575,26 @@ describe('configuration (synthesized in process, without bundling)', () => {
     expect(warnings.join('\n'), 'a record age below the retention is flagged').toMatch(/maxRecordAgeSeconds \(3600\) is below the stream's retention/);
   });
 
+  it('unilog:serviceKeys=table: the keys are read from service-keys (GetItem only), with no secret and no extension layer', () => {
+    const t = Template.fromStack(synthesize({ 'unilog:serviceKeys': 'table' }));
+    const resources = t.toJSON() as CfnTemplate;
+    t.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    const tableId = (name: string) => Object.entries(resources.Resources).find(([, r]) => r.Type === 'AWS::DynamoDB::Table' && props(r)['TableName'] === name)?.[0] ?? '';
+    const keysTable = tableId(`${prefix}service-keys`);
+    const [[serviceId, service] = ['', undefined]] = Object.entries(resources.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function' && ((props(r)['Environment'] as { Variables?: Record<string, unknown> }).Variables ?? {})['STREAM_NAME'] !== undefined);
+    const variables = (props(service)['Environment'] as { Variables: Record<string, unknown> }).Variables;
+    expect([...refs(variables['KEYS_TABLE_NAME'])], 'KEYS_TABLE_NAME').toEqual([keysTable]);
+    expect(Object.keys(variables).filter((v) => v.startsWith('KEYS_SECRET') || v.startsWith('PARAMETERS_SECRETS')), `${serviceId}: secret variables`).toEqual([]);
+    expect(props(service)['Layers'], 'no Parameters and Secrets layer').toBeUndefined();
+    const [role] = [...refs(props(service)['Role'])];
+    const statements = Object.values(resources.Resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && refs(props(r)['Roles']).has(role ?? ''))
+      .flatMap((r) => (props(r)['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
+    expect(statements.filter((s) => refs(s.Resource).has(keysTable)).flatMap((s) => [s.Action].flat()), 'actions on service-keys').toEqual(['dynamodb:GetItem']);
+    expect(statements.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('secretsmanager:')), 'secret actions').toEqual([]);
+    expect(Object.keys(t.findOutputs('*')), 'no secret to output').not.toContain('ProducerKeysSecret');
+  });
+
   it('refuses a parallelization factor above 1 (the handler keeps one checkpoint per shard)', () => {
     let thrown: unknown;
     try {
@@ -446,12 +609,12 @@ describe('configuration (synthesized in process, without bundling)', () => {
   it('names every invalid context value and its key', () => {
     let thrown: unknown;
     try {
-      synthesize({ 'unilog:shards': '0', 'unilog:streamMode': 'fast', 'unilog:alarmEmail': 'nobody' });
+      synthesize({ 'unilog:shards': '0', 'unilog:streamMode': 'fast', 'unilog:alarmEmail': 'nobody', 'unilog:serviceKeys': 'vault' });
     } catch (error) {
       thrown = error;
     }
     expect(isUnilogError(thrown, 'ConfigInvalid'), String(thrown)).toBe(true);
-    for (const key of ['unilog:shards', 'unilog:streamMode', 'unilog:alarmEmail']) expect((thrown as Error).message).toContain(key);
+    for (const key of ['unilog:shards', 'unilog:streamMode', 'unilog:alarmEmail', 'unilog:serviceKeys']) expect((thrown as Error).message).toContain(key);
   });
 
   it('a user projection takes a few lines: its table, function and mapping, with its indexes', () => {

@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, type IAlarmAction, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
-import { Architecture, type EventSourceMapping, Runtime, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { type EventSourceMapping, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -10,7 +10,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { awsResources, type ProjectionShape } from '../../../src/aws/resources.ts';
 import { UnilogError } from '../../../src/errors.ts';
-import { bundling, functionEnvironment, lambdaEntry, lockFile, repoRoot } from '../bundling.ts';
+import { bundling, functionArchitecture, functionEnvironment, functionRuntime, lambdaEntry, lockFile, repoRoot } from '../bundling.ts';
 import { type ConsumerSettings, defaultConsumerSettings } from '../config.ts';
 import { createUnilogTable } from './unilogTable.ts';
 
@@ -70,9 +70,8 @@ export class UnilogProjection extends Construct {
       description: `unilog projection ${projection.name} v${projection.version}: keeps ${definition.name} from the stream`,
       entry: props.entry ?? lambdaEntry('projection'),
       handler: 'handler',
-      runtime: Runtime.NODEJS_22_X,
-      // Plain JavaScript with no native modules: Graviton is about 20% cheaper per GB-second.
-      architecture: Architecture.ARM_64,
+      runtime: functionRuntime,
+      architecture: functionArchitecture,
       memorySize: settings.memoryMb,
       timeout: Duration.seconds(settings.timeoutSeconds),
       projectRoot: repoRoot,

@@ -1,29 +1,42 @@
 /**
- * The Lambda entry of the event-log service behind API Gateway: the service of `unilog serve` over the Kinesis log,
- * with the producer keys read from Secrets Manager (through the AWS Parameters and Secrets Lambda Extension).
+ * The Lambda entry of the event-log service behind API Gateway: the service of `unilog serve --backend aws` over the
+ * Kinesis log, with client ids in the service-ids table (so a repeated id is answered by any container) and the
+ * producer keys in Secrets Manager (read through the AWS Parameters and Secrets Lambda Extension) or in the
+ * service-keys table, whichever the stack set up.
  * @see docs/deploy.md
  * @module
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import pino from 'pino';
 import { helloRetailEvents } from '../../../sample-app/events.ts';
-import { createKinesisEventLog } from '../../../src/aws/index.ts';
+import { createDynamoIdIndex, createDynamoKeyStore, createKinesisEventLog } from '../../../src/aws/index.ts';
 import { UnilogError } from '../../../src/errors.ts';
 import { createCatalog } from '../../../src/events/catalog.ts';
-import { createEventLogService, createKeyVerifier, createLambdaHandler } from '../../../src/service/index.ts';
+import { createKeyVerifier, type KeyVerifier } from '../../../src/service/keys.ts';
+import { createLambdaHandler } from '../../../src/service/lambda.ts';
+import { createEventLogService } from '../../../src/service/service.ts';
 
 type ServiceHandler = ReturnType<typeof createLambdaHandler>;
 
-function required(name: 'STREAM_NAME' | 'KEYS_SECRET_ARN'): string {
+/** The variables UnilogService sets: exactly one of KEYS_SECRET_ARN and KEYS_TABLE_NAME says where the keys are. */
+type Variable = 'STREAM_NAME' | 'IDS_TABLE_NAME' | 'KEYS_SECRET_ARN' | 'KEYS_TABLE_NAME';
+
+function optional(name: Variable): string | undefined {
   const value = process.env[name];
-  if (value === undefined || value === '') {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function required(name: Variable): string {
+  const value = optional(name);
+  if (value === undefined) {
     throw new UnilogError('InvalidArgument', `${name} is not set: deploy the service with UnilogService, which sets it.`, { argument: name, reason: 'missing' });
   }
   return value;
 }
 
-// The Lambda's only writable folder. @debt: the client-id index lives here, so it dedupes within one container only,
-// until the service can keep it in the service-ids table.
+// The Lambda's only writable folder: the producer keys of the secret are copied here for the key verifier.
 const dataDir = '/tmp/unilog';
 const refreshMs = Number(process.env.KEYS_REFRESH_SECONDS ?? '30') * 1000;
 
@@ -65,17 +78,38 @@ async function refreshKeys(secretArn: string): Promise<void> {
   keysText = text;
 }
 
+/** How long a repeated client id waits for the request that claimed it to finish appending, then 503. */
+const maxClaimWaitMs = 20_000;
+
 let service: Promise<ServiceHandler> | undefined;
 
 async function openService(): Promise<ServiceHandler> {
-  const log = createKinesisEventLog({ streamName: required('STREAM_NAME') });
-  const { app } = await createEventLogService({ log, catalog: createCatalog(helloRetailEvents), dir: dataDir, keys: createKeyVerifier(dataDir) });
+  const logger = pino({ name: 'unilog' });
+  // Region, credentials (the function's role) and endpoint come from the environment, as the SDK reads it.
+  const dynamodb = new DynamoDBClient({});
+  const keysTable = optional('KEYS_TABLE_NAME');
+  const keys: KeyVerifier = keysTable === undefined ? createKeyVerifier(dataDir) : createDynamoKeyStore({ client: dynamodb, tableName: keysTable });
+  const { app } = await createEventLogService({
+    log: createKinesisEventLog({ streamName: required('STREAM_NAME') }),
+    catalog: createCatalog(helloRetailEvents),
+    ids: createDynamoIdIndex({
+      client: dynamodb,
+      tableName: required('IDS_TABLE_NAME'),
+      // Below the function's 29 s timeout, so a repeat that waits on another request's claim answers 503 itself.
+      maxWaitMs: maxClaimWaitMs,
+      report: (message, details) => { logger.warn(details, message); },
+    }),
+    keys,
+    consumersElsewhere: 'consumers do not run in the service Lambda; each projection is a Lambda function of its own on the Kinesis stream (see docs/deploy.md).',
+    logger,
+  });
   return createLambdaHandler(app);
 }
 
 /** The API Gateway (HTTP API, payload 2.0) handler. */
 export const handler: ServiceHandler = async (event, context) => {
-  await refreshKeys(required('KEYS_SECRET_ARN'));
+  // With the keys in the table every request reads its key there; a secret is copied to /tmp first.
+  if (optional('KEYS_TABLE_NAME') === undefined) await refreshKeys(required('KEYS_SECRET_ARN'));
   // Opened once per container; a failed open is forgotten, so the next request tries again.
   service ??= openService().catch((error: unknown) => {
     service = undefined;
