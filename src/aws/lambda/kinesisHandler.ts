@@ -4,11 +4,7 @@
  * @module
  */
 import { UnilogError } from '../../errors.ts';
-import type { EventCatalog } from '../../events/catalog.ts';
-import type { RetryPolicy } from '../../consumers/retry.ts';
-import type { AnyProjection } from '../../views/defineProjection.ts';
-import type { ViewStorage } from '../../views/viewStore.ts';
-import { compareSequences, createShardApplier } from '../consumers/shardApplier.ts';
+import { compareSequences, createShardApplier, type ShardApplierOptions } from '../consumers/shardApplier.ts';
 
 /** One record of a Lambda Kinesis event, as Lambda delivers it (only the fields the handler reads are required). */
 export interface KinesisStreamRecord {
@@ -41,20 +37,11 @@ export interface KinesisBatchResponse {
   readonly batchItemFailures: { readonly itemIdentifier: string }[];
 }
 
-/** Options of {@link createKinesisHandler}. */
-export interface KinesisHandlerOptions {
-  /** The projection whose view the handler keeps. */
-  readonly projection: AnyProjection;
-  /** Where the view lives: DynamoDB (`createDynamoViewStorage`) in Lambda; memory storage in tests. */
-  readonly storage: ViewStorage;
-  /** Upcasts events. @default a catalog of the projection's event definitions */
-  readonly catalog?: EventCatalog;
-  /** How a failing handler is retried before its event goes to the dead letters. @default { attempts: 3 } */
-  readonly retry?: RetryPolicy;
-  /** A poison event parks its key (later events of that key wait) or is skipped. @default 'park-key' */
-  readonly onPoison?: 'park-key' | 'skip';
-  /** How often a batch is redone when another shard's invocation committed in between. @default 5 */
-  readonly conflictAttempts?: number;
+/**
+ * Options of {@link createKinesisHandler}: the projection, its view storage (DynamoDB in Lambda; memory in tests),
+ * and how failures are retried, as for every Kinesis consumer.
+ */
+export interface KinesisHandlerOptions extends ShardApplierOptions {
   /** Told of every error that made a record a batch item failure. @default logs with console.error (CloudWatch) */
   readonly onError?: (error: unknown, context: { readonly shardId: string; readonly sequenceNumber: string }) => void;
 }
