@@ -27,3 +27,22 @@ export function awsEndpoints(): AwsTestEndpoints {
   if (!endpoints) throw new Error('No local AWS endpoints: run the tests through vitest.config.ts, whose globalSetup starts them.');
   return endpoints;
 }
+
+/**
+ * The environment a user sets for the local servers: the SDK's standard variables, nothing unilog-specific. One key
+ * pair for all three (s3rver accepts only its own; DynamoDB Local keeps one database per key pair). NODE_NO_WARNINGS
+ * keeps the SDK's Node 20 notice off stderr, which assertions on error lines would otherwise see first.
+ */
+export function awsTestEnv(): Record<string, string> {
+  const aws = awsEndpoints();
+  if (!('endpoint' in aws.dynamodb)) throw new Error(aws.dynamodb.unavailable);
+  return {
+    AWS_ENDPOINT_URL_KINESIS: aws.kinesis,
+    AWS_ENDPOINT_URL_DYNAMODB: aws.dynamodb.endpoint,
+    AWS_ENDPOINT_URL_S3: aws.s3,
+    AWS_REGION: aws.region,
+    AWS_ACCESS_KEY_ID: aws.s3Credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: aws.s3Credentials.secretAccessKey,
+    NODE_NO_WARNINGS: '1',
+  };
+}

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.ts';
-import { awsEndpoints } from '../aws/endpoints.ts';
+import { awsEndpoints, awsTestEnv } from '../aws/endpoints.ts';
 import { tempProject, unilog } from '../support/project.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
@@ -23,23 +23,6 @@ const ItemAdded = defineEvent({
 export default defineConfig({ events: [ItemAdded] });
 `;
 
-/**
- * The environment a user sets for local servers: the SDK's standard variables, nothing unilog-specific. One key
- * pair for all three (s3rver accepts only its own; DynamoDB Local keeps one database per key pair).
- */
-function awsEnv(): Record<string, string> {
-  if (!('endpoint' in aws.dynamodb)) throw new Error(aws.dynamodb.unavailable);
-  return {
-    AWS_ENDPOINT_URL_KINESIS: aws.kinesis,
-    AWS_ENDPOINT_URL_DYNAMODB: aws.dynamodb.endpoint,
-    AWS_ENDPOINT_URL_S3: aws.s3,
-    AWS_REGION: aws.region,
-    AWS_ACCESS_KEY_ID: aws.s3Credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: aws.s3Credentials.secretAccessKey,
-    // The SDK warns about Node 20 on stderr, which the assertions on error lines would otherwise see first.
-    NODE_NO_WARNINGS: '1',
-  };
-}
 
 type Resource = { kind: string; name: string; action: 'created' | 'existed' };
 
@@ -64,7 +47,7 @@ describe('unilog CLI help for the aws backend', () => {
 describe.skipIf(dynamodbUnavailable !== undefined)('unilog aws init, keys and serve --backend aws (local servers)', () => {
   let project: Awaited<ReturnType<typeof tempProject>>;
   const prefix = `c${randomBytes(4).toString('hex')}-`;
-  const cli = (args: string[]) => unilog(args, { cwd: project.dir, env: awsEnv() });
+  const cli = (args: string[]) => unilog(args, { cwd: project.dir, env: awsTestEnv() });
   beforeAll(async () => {
     project = await tempProject();
     await project.write('unilog.config.ts', config);
@@ -104,7 +87,7 @@ describe.skipIf(dynamodbUnavailable !== undefined)('unilog aws init, keys and se
     const { key, id } = JSON.parse(created.stdout) as { key: string; id: string };
     expect((await cli(['keys', 'list', '--backend', 'aws', '--table-prefix', prefix])).stdout).toMatch(new RegExp(`^${id}  cart-service  cart\\.item-added  read `, 'm'));
 
-    const server = spawn(process.execPath, [path.join(repo, 'bin', 'unilog.js'), 'serve', '--backend', 'aws', '--table-prefix', prefix, '--port', '0', '--json'], { cwd: project.dir, env: { ...process.env, ...awsEnv() } });
+    const server = spawn(process.execPath, [path.join(repo, 'bin', 'unilog.js'), 'serve', '--backend', 'aws', '--table-prefix', prefix, '--port', '0', '--json'], { cwd: project.dir, env: { ...process.env, ...awsTestEnv() } });
     let stdout = '';
     let stderr = '';
     server.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -1,11 +1,8 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsEndpoints } from '../aws/endpoints.ts';
-import { tempProject, unilog } from '../support/project.ts';
+import { awsEndpoints, awsTestEnv } from '../aws/endpoints.ts';
+import { startUnilog, tempProject, unilog } from '../support/project.ts';
 
-const repo = path.resolve(import.meta.dirname, '../..');
 const aws = awsEndpoints();
 const dynamodbUnavailable = 'unavailable' in aws.dynamodb ? aws.dynamodb.unavailable : undefined;
 
@@ -19,48 +16,7 @@ const ItemRemoved = defineEvent({ type: 'cart.item-removed', schema: item, key: 
 export default defineConfig({ events: [ItemAdded, ItemRemoved] });
 `;
 
-/** The SDK's standard variables for the local servers (s3rver's key pair, which the other two take as well). */
-function awsEnv(): Record<string, string> {
-  if (!('endpoint' in aws.dynamodb)) throw new Error(aws.dynamodb.unavailable);
-  return {
-    AWS_ENDPOINT_URL_KINESIS: aws.kinesis,
-    AWS_ENDPOINT_URL_DYNAMODB: aws.dynamodb.endpoint,
-    AWS_ENDPOINT_URL_S3: aws.s3,
-    AWS_REGION: aws.region,
-    AWS_ACCESS_KEY_ID: aws.s3Credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: aws.s3Credentials.secretAccessKey,
-    NODE_NO_WARNINGS: '1',
-  };
-}
 
-/** A long-running `unilog` (serve, tail --follow): a wait for a pattern on its stdout, and a stop by SIGTERM. */
-function startUnilog(args: readonly string[], cwd: string) {
-  const child = spawn(process.execPath, [path.join(repo, 'bin', 'unilog.js'), ...args], { cwd, env: { ...process.env, ...awsEnv() } });
-  let stdout = '';
-  let stderr = '';
-  const waiters: (() => void)[] = [];
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-    for (const wake of waiters.splice(0)) wake();
-  });
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  return {
-    output: () => stdout,
-    async waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
-      for (;;) {
-        const match = pattern.exec(stdout);
-        if (match) return match;
-        if (child.exitCode !== null) throw new Error(`unilog ${args.join(' ')} exited ${child.exitCode}: ${stderr}`);
-        await Promise.race([new Promise<void>((resolve) => waiters.push(resolve)), exited]);
-      }
-    },
-    stop(): Promise<number | null> {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
 
 type Printed = { position: string; event: { id: string; type: string; subject: string } };
 const ndjson = (text: string): Printed[] => text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Printed);
@@ -73,7 +29,7 @@ describe.skipIf(dynamodbUnavailable !== undefined)('unilog read --url and tail -
   const prefix = `r${randomBytes(4).toString('hex')}-`;
   /** What was published, in order: six carts over two shards, item-added and item-removed alternating. */
   const published: { id: string; type: string; cartId: string }[] = [];
-  const cli = (args: readonly string[]) => unilog(['--url', url, '--api-key', key, ...args], { cwd: project.dir, env: awsEnv() });
+  const cli = (args: readonly string[]) => unilog(['--url', url, '--api-key', key, ...args], { cwd: project.dir, env: awsTestEnv() });
   const publish = async (item: { id: string; type: string; cartId: string }) => {
     const response = await fetch(`${url}/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ type: item.type, data: { cartId: item.cartId, quantity: 1 }, id: item.id }) });
     expect(response.status, await response.clone().text()).toBe(201);
@@ -82,13 +38,13 @@ describe.skipIf(dynamodbUnavailable !== undefined)('unilog read --url and tail -
   beforeAll(async () => {
     project = await tempProject();
     await project.write('unilog.config.ts', config);
-    const env = { env: awsEnv(), cwd: project.dir };
+    const env = { env: awsTestEnv(), cwd: project.dir };
     const init = await unilog(['aws', 'init', '--table-prefix', prefix, '--shards', '2'], env);
     expect(init.code, init.stderr).toBe(0);
     const created = await unilog(['keys', 'create', '--backend', 'aws', '--table-prefix', prefix, '--producer', 'cart-service', '--types', '*', '--read', '--json'], env);
     expect(created.code, created.stderr).toBe(0);
     key = (JSON.parse(created.stdout) as { key: string }).key;
-    server = startUnilog(['serve', '--backend', 'aws', '--table-prefix', prefix, '--port', '0', '--json'], project.dir);
+    server = startUnilog(['serve', '--backend', 'aws', '--table-prefix', prefix, '--port', '0', '--json'], { cwd: project.dir, env: awsTestEnv() });
     url = (await server.waitFor(/"url":"([^"]+)"/))[1] as string;
     for (let i = 0; i < 12; i++) published.push({ id: `e${String(i).padStart(2, '0')}`, type: i % 2 === 0 ? 'cart.item-added' : 'cart.item-removed', cartId: `c${i % 6}` });
     for (const item of published) await publish(item);
@@ -140,7 +96,7 @@ describe.skipIf(dynamodbUnavailable !== undefined)('unilog read --url and tail -
 
   it('tail --url --follow prints the last lines, then events appended later, until SIGTERM', { timeout: 60_000 }, async () => {
     const all = await readAll();
-    const follow = startUnilog(['--url', url, '--api-key', key, 'tail', '--follow', '--lines', '2', '--json'], project.dir);
+    const follow = startUnilog(['--url', url, '--api-key', key, 'tail', '--follow', '--lines', '2', '--json'], { cwd: project.dir, env: awsTestEnv() });
     try {
       const last = all.at(-1)?.event.id as string;
       await follow.waitFor(new RegExp(`"id":"${last}"`));

@@ -1,12 +1,10 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.ts';
-import { tempProject, unilog } from '../support/project.ts';
+import { startUnilog, tempProject, unilog } from '../support/project.ts';
 
-const repo = path.resolve(import.meta.dirname, '../..');
 
 const config = `
 import { z } from 'zod';
@@ -33,38 +31,6 @@ export default defineConfig({ events: [ItemAdded], projections: [carts] });
 
 const item = (cartId: string, quantity = 1) => JSON.stringify({ cartId, productId: 'p1', quantity });
 
-/** A long-running `unilog` (serve, tail --follow): its output so far, a wait for a line, and a stop. */
-function start(args: readonly string[], cwd: string): { child: ChildProcessWithoutNullStreams; output: () => string; errors: () => string; waitFor: (pattern: RegExp) => Promise<RegExpMatchArray>; stop: () => Promise<number | null> } {
-  const env = { ...process.env };
-  delete env['UNILOG_DIR'];
-  const child = spawn(process.execPath, [path.join(repo, 'bin', 'unilog.js'), ...args], { cwd, env });
-  let stdout = '';
-  let stderr = '';
-  const waiters: (() => void)[] = [];
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-    for (const wake of waiters.splice(0)) wake();
-  });
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  return {
-    child,
-    output: () => stdout,
-    errors: () => stderr,
-    async waitFor(pattern) {
-      for (;;) {
-        const match = pattern.exec(stdout);
-        if (match) return match;
-        if (child.exitCode !== null) throw new Error(`unilog ${args.join(' ')} exited ${child.exitCode}: ${stderr}`);
-        await Promise.race([new Promise<void>((resolve) => waiters.push(resolve)), exited]);
-      }
-    },
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
 
 /** Runs the CLI in this process, for help texts: exit code and what it printed. */
 async function inProcess(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -146,7 +112,7 @@ describe('unilog serve and the commands around it', () => {
     expect(listed.stdout).toContain(id);
     expect(listed.stdout).not.toContain(key.split('.')[1]);
 
-    const server = start(['--dir', dir, 'serve', '--port', '0', '--json'], project.dir);
+    const server = startUnilog(['--dir', dir, 'serve', '--port', '0', '--json'], { cwd: project.dir });
     try {
       const url = (await server.waitFor(/"url":"([^"]+)"/))[1] as string;
       const remote = (args: string[], input?: string) => unilog(['--url', url, '--api-key', key, ...args], { cwd: project.dir, ...(input === undefined ? {} : { input }) });
@@ -163,8 +129,8 @@ describe('unilog serve and the commands around it', () => {
       expect(unknown.stderr).toMatch(/^error UnknownEventType: /);
 
       // Two live tails: one through the service (SSE), one on the data folder (polling the log read-only).
-      const remoteTail = start(['--url', url, '--api-key', key, 'tail', '--follow'], project.dir);
-      const localTail = start(['--dir', dir, 'tail', '--follow', '--json'], project.dir);
+      const remoteTail = startUnilog(['--url', url, '--api-key', key, 'tail', '--follow'], { cwd: project.dir });
+      const localTail = startUnilog(['--dir', dir, 'tail', '--follow', '--json'], { cwd: project.dir });
       await remoteTail.waitFor(/^0 {2}.* cart\.item-added {2}c1 {2}cart-service/m);
       await localTail.waitFor(/"position":"0"/);
       expect((await remote(['publish', '--stdin'], `${JSON.stringify({ type: 'cart.item-added', data: JSON.parse(item('c2', 3)) as unknown })}\n`)).code).toBe(0);
@@ -206,7 +172,7 @@ describe('unilog serve and the commands around it', () => {
   });
 
   it('--insecure serves without keys and warns', { timeout: 60_000 }, async () => {
-    const server = start(['--dir', path.join(project.dir, 'insecure'), 'serve', '--port', '0', '--insecure', '--json'], project.dir);
+    const server = startUnilog(['--dir', path.join(project.dir, 'insecure'), 'serve', '--port', '0', '--insecure', '--json'], { cwd: project.dir });
     try {
       const url = (await server.waitFor(/"url":"([^"]+)"/))[1] as string;
       expect(server.errors()).toMatch(/^warning: --insecure: anyone who can reach/m);

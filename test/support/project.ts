@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tempDir } from './tempDir.ts';
@@ -58,4 +58,46 @@ export async function runDocExample(project: { dir: string; write: (file: string
   if (code === undefined) throw new Error(`${document} has no block marked <!-- test: ${file} -->`);
   await project.write(file, code);
   return run(process.execPath, ['--import', 'tsx', file], { cwd: project.dir });
+}
+
+/** A long-running `unilog` (serve, tail --follow): its output so far, a wait for a pattern on stdout, and a stop by SIGTERM. */
+export interface LongRunningUnilog {
+  readonly child: ChildProcessWithoutNullStreams;
+  output(): string;
+  errors(): string;
+  waitFor(pattern: RegExp): Promise<RegExpMatchArray>;
+  stop(): Promise<number | null>;
+}
+
+/** Starts the `unilog` of this repository with `args` in `cwd`; the environment has no UNILOG_DIR unless `env` sets one. */
+export function startUnilog(args: readonly string[], options: { cwd: string; env?: Record<string, string> }): LongRunningUnilog {
+  const env = { ...process.env, ...options.env };
+  if (!options.env?.['UNILOG_DIR']) delete env['UNILOG_DIR'];
+  const child = spawn(process.execPath, [path.join(repo, 'bin', 'unilog.js'), ...args], { cwd: options.cwd, env });
+  let stdout = '';
+  let stderr = '';
+  const waiters: (() => void)[] = [];
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    for (const wake of waiters.splice(0)) wake();
+  });
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return {
+    child,
+    output: () => stdout,
+    errors: () => stderr,
+    async waitFor(pattern) {
+      for (;;) {
+        const match = pattern.exec(stdout);
+        if (match) return match;
+        if (child.exitCode !== null) throw new Error(`unilog ${args.join(' ')} exited ${child.exitCode}: ${stderr}`);
+        await Promise.race([new Promise<void>((resolve) => waiters.push(resolve)), exited]);
+      }
+    },
+    stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
 }
