@@ -33,3 +33,5 @@ export { createDynamoIdIndex } from './service/dynamoIdIndex.ts';
 export type { DynamoIdIndexOptions } from './service/dynamoIdIndex.ts';
 export { createDynamoKeyStore } from './service/dynamoKeyStore.ts';
 export type { DynamoKeyStore, DynamoKeyStoreOptions } from './service/dynamoKeyStore.ts';
+export { createArchivedKinesisEventLog, createKinesisArchiver } from './archive/index.ts';
+export type { ArchivedKinesisEventLogOptions, ArchiveRunResult, KinesisArchiver, KinesisArchiverOptions } from './archive/index.ts';

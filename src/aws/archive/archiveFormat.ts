@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { UnilogError } from '../../errors.ts';
 import { checkFrame, encodeBatch, maxPosition } from '../../log/file/frame.ts';
 import { maxFramePayloadBytes } from '../../log/file/segment.ts';
-import { compareSequences } from '../consumers/shardApplier.ts';
+import { compareSequences } from '../kinesis/positions.ts';
 
 /** Orders two sequence numbers of one shard (decimal strings without leading zeros). */
 export { compareSequences };

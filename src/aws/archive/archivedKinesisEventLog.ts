@@ -9,6 +9,7 @@ import { formatCut, parseCut, recordPosition, type Cut, type ShardCursor } from 
 import { compareSequences, normalizeArchivePrefix, shardFolder, type ArchivedRecord, type SegmentRef, type Watermark } from './archiveFormat.ts';
 import { loadSnapshot, objectUrl, readSegment, type ArchiveLocation, type ArchiveSnapshot, type LoadedSegment } from './archiveStore.ts';
 import { archiveGap, firstRetainedSequence, listStreamShards, parentsOf, proveSeam, retainedSince, retentionPeriodMs, watermarkProves, type SeamClock, type SeamFacts } from './seam.ts';
+import { pollingSubscription } from '../kinesis/pollingSubscription.ts';
 
 /** Options of {@link createArchivedKinesisEventLog}. */
 export interface ArchivedKinesisEventLogOptions {
@@ -420,44 +421,7 @@ export function createArchivedKinesisEventLog(options: ArchivedKinesisEventLogOp
     },
     subscribe(subscribeOptions) {
       assertOpen();
-      const { handler, batchSize = 1000 } = subscribeOptions;
-      let position = formatCut(parseCut(subscribeOptions.from));
-      const stopper = new AbortController();
-      const stopped = () => stopper.signal.aborted;
-      const run = async () => {
-        while (!stopped()) {
-          const page = await read(position, batchSize);
-          if (page.events.length === 0) {
-            await waitForRecords(pollIntervalMs, stopper.signal);
-            continue;
-          }
-          for (const stored of page.events) {
-            if (stopped()) return;
-            await handler(stored);
-            const cut = new Map(parseCut(position));
-            const [shardId, cursor] = [...parseCut(stored.position)][0] ?? [];
-            if (shardId !== undefined && cursor?.kind === 'at') cut.set(shardId, { kind: 'after', sequence: cursor.sequence });
-            position = formatCut(cut);
-          }
-          // `next` also records shards read to their end.
-          position = page.next;
-        }
-      };
-      const done = run();
-      const subscription: Subscription = {
-        get position() {
-          return position;
-        },
-        async stop() {
-          stopper.abort();
-          await done.catch(() => undefined);
-        },
-        done,
-      };
-      const forget = () => { subscriptions.delete(subscription); };
-      void done.then(forget, forget);
-      subscriptions.add(subscription);
-      return subscription;
+      return pollingSubscription(subscribeOptions, { read, wait: waitForRecords, pollIntervalMs, subscriptions });
     },
     async head() {
       assertOpen();

@@ -14,7 +14,7 @@ import { backoffMs, defaultIsRetryable, type RetryPolicy } from '../../consumers
 import { RowCache } from '../../consumers/rowCache.ts';
 import type { AnyProjection } from '../../views/defineProjection.ts';
 import type { DeadLetter, DeadLetterAudit, ParkedEvent, ViewStorage, ViewStore } from '../../views/viewStore.ts';
-import { formatCut, parseCut, recordPosition, type ShardCursor } from '../kinesis/positions.ts';
+import { compareSequences, formatCut, parseCut, recordPosition, type ShardCursor } from '../kinesis/positions.ts';
 
 /** One record of a shard: its sequence number and its data (a unilog event envelope as JSON). */
 export interface ShardRecord {
@@ -57,12 +57,6 @@ export interface ShardApplier {
 type Handler = (event: EventEnvelope, view: unknown, context: { position: Position }) => void | Promise<void>;
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
-
-/** Orders decimal sequence numbers (no leading zeros) without BigInt: longer is larger. */
-export function compareSequences(a: string, b: string): number {
-  if (a.length !== b.length) return a.length - b.length;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** The envelope in a record, or undefined when the data is not a unilog event. */
 function decode(record: ShardRecord): EventEnvelope | undefined {

@@ -7,7 +7,8 @@ import { serializeEvents } from '../../log/embedded/encode.ts';
 import { parseLimit } from '../../log/embedded/positions.ts';
 import type { EventLog, Position, ReadResult, StoredEvent, Subscription } from '../../log/eventLog.ts';
 import { KinesisAppender, type PutRecordResult, type RetryOptions } from './appender.ts';
-import { formatCut, parseCut, type Cut, type ShardCursor } from './positions.ts';
+import { compareSequences, formatCut, parseCut, type Cut, type ShardCursor } from './positions.ts';
+import { pollingSubscription } from './pollingSubscription.ts';
 
 /** Options of {@link createKinesisEventLog}: pass a `client`, or an `endpoint`/`region` to build one. */
 export interface KinesisEventLogOptions {
@@ -237,44 +238,7 @@ export function createKinesisEventLog(options: KinesisEventLogOptions): EventLog
     },
     subscribe(subscribeOptions) {
       assertOpen();
-      const { handler, batchSize = 1000 } = subscribeOptions;
-      let position = formatCut(parseCut(subscribeOptions.from));
-      const stopper = new AbortController();
-      const stopped = () => stopper.signal.aborted;
-      const run = async () => {
-        while (!stopped()) {
-          const page = await read(position, batchSize);
-          if (page.events.length === 0) {
-            await waitForRecords(pollIntervalMs, stopper.signal);
-            continue;
-          }
-          for (const stored of page.events) {
-            if (stopped()) return;
-            await handler(stored);
-            const cut = new Map(parseCut(position));
-            const [shardId, cursor] = [...parseCut(stored.position)][0] ?? [];
-            if (shardId !== undefined && cursor?.kind === 'at') cut.set(shardId, { kind: 'after', sequence: cursor.sequence });
-            position = formatCut(cut);
-          }
-          // `next` also records parents read to their end.
-          position = page.next;
-        }
-      };
-      const done = run();
-      const subscription: Subscription = {
-        get position() {
-          return position;
-        },
-        async stop() {
-          stopper.abort();
-          await done.catch(() => undefined);
-        },
-        done,
-      };
-      const forget = () => { subscriptions.delete(subscription); };
-      void done.then(forget, forget);
-      subscriptions.add(subscription);
-      return subscription;
+      return pollingSubscription(subscribeOptions, { read, wait: waitForRecords, pollIntervalMs, subscriptions });
     },
     async head() {
       assertOpen();
@@ -316,10 +280,4 @@ export function createKinesisEventLog(options: KinesisEventLogOptions): EventLog
     },
   };
   return log;
-}
-
-/** Compares two Kinesis sequence numbers (decimal strings of up to 128 digits) of one shard. */
-function compareSequences(a: string, b: string): number {
-  if (a.length !== b.length) return a.length - b.length;
-  return a < b ? -1 : a > b ? 1 : 0;
 }

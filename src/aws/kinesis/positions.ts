@@ -42,3 +42,9 @@ export function formatCut(cut: Cut): Position {
 export function recordPosition(shardId: string, sequence: string): Position {
   return formatCut(new Map([[shardId, { kind: 'at', sequence }]]));
 }
+
+/** Orders two Kinesis sequence numbers of one shard (decimal strings of up to 128 digits, no leading zeros) without BigInt: longer is larger. */
+export function compareSequences(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -4,7 +4,8 @@
  * @module
  */
 import { UnilogError } from '../../errors.ts';
-import { compareSequences, createShardApplier, type ShardApplierOptions } from '../consumers/shardApplier.ts';
+import { createShardApplier, type ShardApplierOptions } from '../consumers/shardApplier.ts';
+import { compareSequences } from '../kinesis/positions.ts';
 
 /** One record of a Lambda Kinesis event, as Lambda delivers it (only the fields the handler reads are required). */
 export interface KinesisStreamRecord {
