@@ -1,4 +1,5 @@
-import { request as httpRequest, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listenLoopback } from './loopbackServer.ts';
 
 /**
  * A loopback HTTP proxy to s3rver that gives its objects S3's atomicity. S3 stores an object whole or not at all and
@@ -81,27 +82,13 @@ export async function startAtomicS3Proxy(target: string): Promise<AtomicS3Proxy>
     }
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      errors.push(error);
-      req.socket.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('The atomic S3 proxy has no TCP address.');
+  const { endpoint, close } = await listenLoopback('atomic S3 proxy', handle, errors);
   return {
-    endpoint: `http://127.0.0.1:${address.port}`,
+    endpoint,
     get dropped() {
       return dropped;
     },
     errors,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => { resolve(); }));
-    },
+    close,
   };
 }

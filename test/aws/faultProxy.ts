@@ -1,4 +1,5 @@
-import { request as httpRequest, createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listenLoopback } from './loopbackServer.ts';
 
 /**
  * What the proxy does to one request. All but `lostResponse` happen before (or instead of) forwarding, so the
@@ -125,26 +126,11 @@ export async function startFaultProxy(target: string, plan: FaultPlan): Promise<
     }
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      // Recorded for the test to assert on: an answer the client retries would hide a proxy bug as one more fault.
-      errors.push(error);
-      req.socket.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('The fault proxy has no TCP address.');
+  const { endpoint, close } = await listenLoopback('fault proxy', handle, errors);
   return {
-    endpoint: `http://127.0.0.1:${address.port}`,
+    endpoint,
     injected,
     errors,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => { resolve(); }));
-    },
+    close,
   };
 }

@@ -1,4 +1,5 @@
-import { request as httpRequest, createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listenLoopback } from './loopbackServer.ts';
 
 /**
  * A loopback HTTP proxy to kinesalite (which cannot trim) that simulates retention: records of a shard at or before
@@ -116,21 +117,9 @@ export async function startRetentionProxy(target: string): Promise<RetentionProx
     }
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      // Recorded for the test to assert on, so that a proxy bug cannot pass for a stream fault.
-      errors.push(error);
-      req.socket.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('The retention proxy has no TCP address.');
+  const { endpoint, close } = await listenLoopback('retention proxy', handle, errors);
   return {
-    endpoint: `http://127.0.0.1:${address.port}`,
+    endpoint,
     trim(shardId, sequence) {
       cutoffs.set(shardId, sequence);
     },
@@ -138,9 +127,6 @@ export async function startRetentionProxy(target: string): Promise<RetentionProx
       hidden.add(shardId);
     },
     errors,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => { resolve(); }));
-    },
+    close,
   };
 }

@@ -9,7 +9,7 @@ import { formatCut, parseCut, recordPosition, type Cut, type ShardCursor } from 
 import { compareSequences, normalizeArchivePrefix, shardFolder, type ArchivedRecord, type SegmentRef, type Watermark } from './archiveFormat.ts';
 import { loadSnapshot, objectUrl, readSegment, type ArchiveLocation, type ArchiveSnapshot, type LoadedSegment } from './archiveStore.ts';
 import { archiveGap, firstRetainedSequence, listStreamShards, parentsOf, proveSeam, retainedSince, retentionPeriodMs, watermarkProves, type SeamClock, type SeamFacts } from './seam.ts';
-import { pollingSubscription } from '../kinesis/pollingSubscription.ts';
+import { pollingSubscription, waitForWake } from '../kinesis/pollingSubscription.ts';
 
 /** Options of {@link createArchivedKinesisEventLog}. */
 export interface ArchivedKinesisEventLogOptions {
@@ -393,20 +393,8 @@ export function createArchivedKinesisEventLog(options: ArchivedKinesisEventLogOp
     }
   }
 
-  /** Resolves after `ms`, on an append through this log, or when `signal` aborts. */
-  function waitForRecords(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        wakers.delete(wake);
-        signal.removeEventListener('abort', wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      wakers.add(wake);
-      signal.addEventListener('abort', wake, { once: true });
-    });
-  }
+  const waitForRecords = (ms: number, signal: AbortSignal) => waitForWake(wakers, ms, signal);
+
 
   const log: EventLog = {
     capabilities: { ordering: 'per-key' },

@@ -8,7 +8,7 @@ import { parseLimit } from '../../log/embedded/positions.ts';
 import type { EventLog, Position, ReadResult, StoredEvent, Subscription } from '../../log/eventLog.ts';
 import { KinesisAppender, type PutRecordResult, type RetryOptions } from './appender.ts';
 import { compareSequences, formatCut, parseCut, type Cut, type ShardCursor } from './positions.ts';
-import { pollingSubscription } from './pollingSubscription.ts';
+import { pollingSubscription, waitForWake } from './pollingSubscription.ts';
 
 /** Options of {@link createKinesisEventLog}: pass a `client`, or an `endpoint`/`region` to build one. */
 export interface KinesisEventLogOptions {
@@ -198,20 +198,8 @@ export function createKinesisEventLog(options: KinesisEventLogOptions): EventLog
     }
   }
 
-  /** Resolves after `ms`, on an append by this log, or when `signal` aborts. */
-  function waitForRecords(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        wakers.delete(wake);
-        signal.removeEventListener('abort', wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      wakers.add(wake);
-      signal.addEventListener('abort', wake, { once: true });
-    });
-  }
+  const waitForRecords = (ms: number, signal: AbortSignal) => waitForWake(wakers, ms, signal);
+
 
   const log: EventLog = {
     capabilities: { ordering: 'per-key' },

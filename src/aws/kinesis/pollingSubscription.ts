@@ -56,3 +56,18 @@ export function pollingSubscription(options: SubscribeOptions, source: PollingSo
   source.subscriptions.add(subscription);
   return subscription;
 }
+
+/** Resolves after `ms`, when a waker in `wakers` is called (a log wakes them on append), or when `signal` aborts. */
+export function waitForWake(wakers: Set<() => void>, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const wake = () => {
+      clearTimeout(timer);
+      wakers.delete(wake);
+      signal.removeEventListener('abort', wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms);
+    wakers.add(wake);
+    signal.addEventListener('abort', wake, { once: true });
+  });
+}
