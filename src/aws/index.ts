@@ -35,3 +35,5 @@ export { createDynamoKeyStore } from './service/dynamoKeyStore.ts';
 export type { DynamoKeyStore, DynamoKeyStoreOptions } from './service/dynamoKeyStore.ts';
 export { createArchivedKinesisEventLog, createKinesisArchiver } from './archive/index.ts';
 export type { ArchivedKinesisEventLogOptions, ArchiveRunResult, KinesisArchiver, KinesisArchiverOptions } from './archive/index.ts';
+export { rebuildKinesisView } from './consumers/rebuildKinesisView.ts';
+export type { RebuildKinesisViewOptions } from './consumers/rebuildKinesisView.ts';

@@ -11,6 +11,25 @@ import { awsEndpoints } from './endpoints.ts';
 import { createTestStream } from './kinesisStreams.ts';
 import { startAtomicS3Proxy } from './atomicS3Proxy.ts';
 import { startRetentionProxy, type RetentionProxy } from './retentionProxy.ts';
+import { z } from 'zod';
+import { createDynamoViewStorage, createKinesisWorker, leaseTableName, rebuildKinesisView } from '../../src/aws/index.ts';
+import { defineEvent, defineProjection } from '../../src/index.ts';
+import { dynamoClient, uniquePrefix } from './workerSetup.ts';
+
+/** The envelopes of test/support/events.ts, as a projection reads them. */
+const Happened = defineEvent({ type: 'test.happened', schema: z.object({ n: z.number() }).loose(), key: () => 'unused' });
+/** The counting fold of archiveSupport.ts as a projection: per key, count, sum of n, last n. */
+const countingProjection = defineProjection({
+  name: 'counting',
+  version: 1,
+  events: [Happened],
+  tables: { keys: { row: z.object({ key: z.string(), count: z.number(), sum: z.number(), last: z.number() }), key: 'key' } },
+}).on({
+  'test.happened': async (event, view) => {
+    const row = (await view.keys.get(event.subject)) ?? { key: event.subject, count: 0, sum: 0, last: -1 };
+    view.keys.put({ ...row, count: row.count + 1, sum: row.sum + event.data.n, last: event.data.n });
+  },
+});
 
 const direct = kinesisClientFor(awsEndpoints().kinesis);
 // Reads run while the archiver writes: through this proxy, s3rver shows whole objects only, as S3 does.
@@ -240,6 +259,47 @@ describe('Kinesis archive in S3 (kinesalite, s3rver, simulated retention)', () =
     expectSameEvents(await readAll(s.reader()), s.appended);
     const error: unknown = await readAll(s.reader(dayLater)).then(() => undefined, (e: unknown) => e);
     expect(isUnilogError(error, 'LogCorrupted'), `a watermark older than the retention proves nothing: ${String(error)}`).toBe(true);
+  });
+
+  it('rebuildKinesisView builds a DynamoDB view from the archive and the stream; a worker then goes on from its checkpoint on the live stream', async () => {
+    const s = await setup(2);
+    await s.append(batch(120, 0, 6));
+    await s.archiver().runOnce();
+    await s.append(batch(60, 120, 6));
+    // Everything archived leaves the stream: the first 120 events exist only in S3.
+    const archived = new Set(s.appended.slice(0, 120).map((e) => e.id));
+    const gone = await trim(s, (records) => records.filter((r) => archived.has(r.id)).length);
+    expect(gone.size).toBe(120);
+    const dynamodb = dynamoClient();
+    const prefix = uniquePrefix();
+    const storage = createDynamoViewStorage({ client: dynamodb, tablePrefix: prefix });
+    const rows = async () => {
+      const store = await storage.open(countingProjection.name, (await storage.current(countingProjection.name)) ?? '', countingProjection.layout);
+      const all = await store.scan('keys', { limit: 1000 });
+      await store.close();
+      return Object.fromEntries(all.map((row) => [row['key'] as string, { count: row['count'], sum: row['sum'], last: row['last'] }]));
+    };
+    try {
+      const progress: number[] = [];
+      const rebuilt = await rebuildKinesisView({ projection: countingProjection, storage, log: s.reader(), batchSize: 50, onProgress: (n) => progress.push(n) });
+      expect(rebuilt.events).toBe(180);
+      expect(progress.at(-1)).toBe(180);
+      expect(await storage.current(countingProjection.name), 'the rebuilt copy serves reads').toBe(rebuilt.copy);
+      expect(await rows(), 'the view rebuilt from archive and stream equals the reference fold').toEqual(countingFold(s.appended));
+
+      // The handover to live processing: a worker reads on from the copy's checkpoint, nothing twice, nothing skipped.
+      const worker = createKinesisWorker({ projection: countingProjection, storage, kinesis: s.trimmed, dynamodb, streamName: s.streamName, leaseTableName: leaseTableName(prefix), leaseDurationMs: 1500, pollIntervalMs: 50, onError: () => undefined });
+      try {
+        await s.append(batch(60, 180, 6));
+        const deadline = Date.now() + 30_000;
+        while (JSON.stringify(await rows()) !== JSON.stringify(countingFold(s.appended)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(await rows()).toEqual(countingFold(s.appended));
+      } finally {
+        await worker.stop();
+      }
+    } finally {
+      dynamodb.destroy();
+    }
   });
 
   it('a resharded stream: the parent is archived before its children, and a rebuild keeps each key in order across the split', async () => {

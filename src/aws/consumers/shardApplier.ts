@@ -34,6 +34,8 @@ export interface ShardApplierOptions {
   readonly onPoison?: 'park-key' | 'skip';
   /** How often a batch is redone when another shard's writer committed in between. @default 5 */
   readonly conflictAttempts?: number;
+  /** Apply to this copy of the view (a rebuild) instead of the one serving reads. @default the current copy */
+  readonly copy?: string;
 }
 
 /** What {@link ShardApplier.apply} did. */
@@ -99,6 +101,7 @@ export function createShardApplier(options: ShardApplierOptions): ShardApplier {
 
   const openStore = (): Promise<ViewStore> =>
     (opening ??= (async () => {
+      if (options.copy !== undefined) return storage.open(projection.name, options.copy, projection.layout);
       let copy = await storage.current(projection.name);
       if (copy === undefined) {
         copy = kinesisCopyName(projection.version);
