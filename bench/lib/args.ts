@@ -14,7 +14,8 @@ export interface SuiteArgs {
 }
 
 export interface RunnerArgs {
-  readonly suite: string | undefined;
+  /** The suites named, in order; none means every suite. */
+  readonly suites: readonly string[];
   readonly help: boolean;
   readonly args: SuiteArgs;
 }
@@ -22,8 +23,12 @@ export interface RunnerArgs {
 /** The smallest `--events` accepted: below it the batch cases have too few batches to mean anything. */
 export const minEvents = 1000;
 
+/**
+ * Splits the command line into suite names, the runner's flags and the rest. A word right after a flag the runner does
+ * not know (`--rounds 2`) is that flag's value, not a suite.
+ */
 export function parseArgs(argv: readonly string[]): RunnerArgs {
-  let suite: string | undefined;
+  const suites: string[] = [];
   let help = false;
   let json = false;
   let events: number | undefined;
@@ -37,13 +42,18 @@ export function parseArgs(argv: readonly string[]): RunnerArgs {
     } else if (arg === '--events' || arg.startsWith('--events=')) {
       const value = arg === '--events' ? argv[++i] : arg.slice('--events='.length);
       events = parseCount(value, '--events');
-    } else if (!arg.startsWith('-') && suite === undefined) {
-      suite = arg;
+    } else if (!arg.startsWith('-') && !takesValue(argv[i - 1])) {
+      suites.push(arg);
     } else {
       rest.push(arg);
     }
   }
-  return { suite, help, args: { json, events, rest } };
+  return { suites, help, args: { json, events, rest } };
+}
+
+/** Whether `previous` is a suite's own flag without `=value`, so that the next word is its value. */
+function takesValue(previous: string | undefined): boolean {
+  return previous !== undefined && /^--[a-z-]+$/.test(previous) && !['--json', '--help', '--events', '--large'].includes(previous);
 }
 
 /** A whole number of at least {@link minEvents}; `_` and `,` may group digits (`200_000`). */
