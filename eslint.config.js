@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', 'bin/', 'eslint.config.js', 'scratch/'] },
+  { ignores: ['node_modules/', 'dist/', 'coverage/', 'bin/', 'eslint.config.js', 'scratch/', 'infra/cdk.out/', 'cdk.out/', '.local-aws/', 'bench/.data/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
