@@ -29,6 +29,7 @@ import { measureRounds, round, secondsSince, type Measurement } from '../lib/mea
 import { progress } from '../lib/progress.ts';
 import type { SuiteReport } from '../lib/suite.ts';
 import { formatInteger } from '../lib/table.ts';
+import { viewTableName } from '../../src/aws/resources.ts';
 
 const defaultEvents = 5000;
 /** The PutRecord-per-event case sends this share of the events (it is 10-20 times slower; events/s is what is compared). */
@@ -44,7 +45,8 @@ const commitRows = 99;
 const batchWriteItems = 25;
 const warmupEvents = 500;
 const tablePrefix = 'unilogbench-';
-const tableName = `${tablePrefix}views`;
+/** The view table of the bench projection: the one the view store writes (`awsResources` naming). */
+const tableName = viewTableName(tablePrefix, 'bench');
 const viewTable = 'orders';
 const layout = { [viewTable]: { key: 'orderId', indexes: [] } };
 
