@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, type IAlarmAction, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { type Alarm, ComparisonOperator, type IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import { type EventSourceMapping, StartingPosition } from 'aws-cdk-lib/aws-lambda';
@@ -13,6 +13,7 @@ import { UnilogError } from '../../../src/errors.ts';
 import { bundling, functionArchitecture, functionEnvironment, functionRuntime, lambdaEntry, lockFile, repoRoot } from '../bundling.ts';
 import { type ConsumerSettings, defaultConsumerSettings } from '../config.ts';
 import { createUnilogTable } from './unilogTable.ts';
+import { alarmMaker, functionAlarms } from './alarms.ts';
 
 /** Props of {@link UnilogProjection}. */
 export interface UnilogProjectionProps {
@@ -103,11 +104,7 @@ export class UnilogProjection extends Construct {
       onFailure: new SqsDlq(this.deadLetterQueue),
     });
 
-    const alarm = (alarmId: string, description: string, options: Omit<ConstructorParameters<typeof Alarm>[2], 'alarmDescription'>) => {
-      const made = new Alarm(this, alarmId, { alarmDescription: `${projection.name}: ${description}`, treatMissingData: TreatMissingData.NOT_BREACHING, ...options });
-      if (props.alarmAction !== undefined) made.addAlarmAction(props.alarmAction);
-      return made;
-    };
+    const alarm = alarmMaker(this, projection.name, props.alarmAction);
     const lag = props.iteratorAgeAlarm ?? Duration.seconds(60);
     this.alarms = {
       iteratorAge: alarm('IteratorAgeAlarm', `the view is more than ${lag.toSeconds()} s behind the stream (docs/deploy.md, "Lag")`, {
@@ -117,18 +114,7 @@ export class UnilogProjection extends Construct {
         evaluationPeriods: 5,
         datapointsToAlarm: 3,
       }),
-      errors: alarm('ErrorsAlarm', 'invocations failed (see the function logs)', {
-        metric: this.function.metricErrors({ statistic: 'Sum', period: Duration.minutes(5) }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-      }),
-      throttles: alarm('ThrottlesAlarm', 'invocations were throttled (account concurrency)', {
-        metric: this.function.metricThrottles({ statistic: 'Sum', period: Duration.minutes(5) }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-      }),
+      ...functionAlarms(alarm, this.function, { errors: 'ErrorsAlarm', throttles: 'ThrottlesAlarm' }),
       deadLetters: alarm('DeadLettersAlarm', 'a batch ran out of retries: its records are missing from the view (docs/deploy.md, "Dead letters")', {
         metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) }),
         threshold: 0,

@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import { HttpApi, type HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { Alarm, ComparisonOperator, type IAlarmAction, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { type Alarm, ComparisonOperator, type IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import { ParamsAndSecretsLayerVersion, ParamsAndSecretsVersions } from 'aws-cdk-lib/aws-lambda';
@@ -11,6 +11,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { bundling, functionArchitecture, functionEnvironment, functionRuntime, lambdaEntry, lockFile, repoRoot } from '../bundling.ts';
 import type { ServiceSettings } from '../config.ts';
+import { alarmMaker, functionAlarms } from './alarms.ts';
 
 /** How often the service re-reads the producer keys: a revoked key stops working within about twice this. */
 export const keysRefreshSeconds = 30;
@@ -108,24 +109,9 @@ export class UnilogService extends Construct {
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
     });
 
-    const alarm = (alarmId: string, description: string, options: Omit<ConstructorParameters<typeof Alarm>[2], 'alarmDescription'>) => {
-      const made = new Alarm(this, alarmId, { alarmDescription: `event-log service: ${description}`, treatMissingData: TreatMissingData.NOT_BREACHING, ...options });
-      if (props.alarmAction !== undefined) made.addAlarmAction(props.alarmAction);
-      return made;
-    };
+    const alarm = alarmMaker(this, 'event-log service', props.alarmAction);
     this.alarms = {
-      errors: alarm('Errors', 'invocations failed (see the function logs)', {
-        metric: this.function.metricErrors({ statistic: 'Sum', period: Duration.minutes(5) }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-      }),
-      throttles: alarm('Throttles', 'invocations were throttled (account concurrency)', {
-        metric: this.function.metricThrottles({ statistic: 'Sum', period: Duration.minutes(5) }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-      }),
+      ...functionAlarms(alarm, this.function, { errors: 'Errors', throttles: 'Throttles' }),
       serverErrors: alarm('ServerErrors', 'the API answered 5xx', {
         metric: this.api.metricServerError({ statistic: 'Sum', period: Duration.minutes(5) }),
         threshold: props.serverErrorAlarm ?? 5,
