@@ -4,7 +4,7 @@ import { createCatalog, type EventCatalog } from '../events/catalog.ts';
 import type { AnyEventDefinition } from '../events/defineEvent.ts';
 import type { EventEnvelope } from '../events/envelope.ts';
 import { nextEventId } from '../events/eventId.ts';
-import type { EventLog, Position, StoredEvent, Subscription } from '../log/eventLog.ts';
+import type { EventLog, Position, PositionOrder, StoredEvent, Subscription } from '../log/eventLog.ts';
 import type { AnyProjection, AnyTableDefinition, Projection, ViewReader } from '../views/defineProjection.ts';
 import type { DeadLetter, DeadLetterAudit, ParkedEvent, Row, ViewChanges, ViewLayout, ViewStorage, ViewStore } from '../views/viewStore.ts';
 import { BatchTransaction } from './batchTransaction.ts';
@@ -21,9 +21,9 @@ export interface ConsumerStatus {
   readonly kind: 'projection' | 'reactor';
   readonly version: number;
   readonly state: ConsumerState;
-  /** The position of the next event to process. */
+  /** Where the consumer reads next (its checkpoint): a log position, a cut on Kinesis. */
   readonly position: Position;
-  /** Events in the log not processed yet. */
+  /** Events in the log not processed yet; on a log that cannot count them (Kinesis) the ones found by reading, at most 1000. */
   readonly lagEvents: number;
   /** How long ago the oldest unprocessed event was published, in ms (0 when caught up). */
   readonly lagMs: number;
@@ -36,7 +36,7 @@ export interface ConsumerStatus {
 export interface RebuildProgress {
   readonly consumer: string;
   readonly done: number;
-  /** The head of the log when the rebuild started; more may arrive meanwhile. */
+  /** The events in the log when the rebuild started (more may arrive meanwhile); 0 when the log cannot count them (Kinesis). */
   readonly total: number;
   readonly eventsPerSecond: number;
   /** Seconds until `total` at the current rate. */
@@ -82,6 +82,8 @@ export interface Consumer<TTables extends Record<string, AnyTableDefinition> = R
   status(): Promise<ConsumerStatus>;
   /** Resolves once the event at `position` is processed (read-your-writes); `WaitTimedOut` after `timeoutMs`. */
   waitFor(position: Position, options?: { readonly timeoutMs?: number }): Promise<void>;
+  /** Resolves once every event before `head` (a reader position, such as `await log.head()`) is processed; `WaitTimedOut` after `timeoutMs`. */
+  catchUp(head: Position, options?: { readonly timeoutMs?: number }): Promise<void>;
   /** Builds a fresh copy of the view from the start of the log while this one serves, then switches to it. */
   rebuild(options?: { readonly onProgress?: (progress: RebuildProgress) => void }): Promise<{ readonly events: number; readonly seconds: number }>;
   readonly deadLetters: {
@@ -139,12 +141,14 @@ class ConsumerRuntime {
   private readonly rebuildBatchSize: number;
   private readonly retry: Required<Pick<RetryPolicy, 'attempts'>> & RetryPolicy;
   private readonly isRetryable: (error: unknown) => boolean;
+  private readonly order: PositionOrder;
 
   private state: ConsumerState = 'stopped';
   private failure: unknown;
   private store: ViewStore | undefined;
   private copy = '';
-  private position = 0;
+  /** The checkpoint: where reading resumes, in the log's own positions. */
+  private position: Position;
   private parkedKeys = new Set<string>();
   /** Rows of the current copy, which this consumer alone writes. */
   private cache = new RowCache();
@@ -153,7 +157,7 @@ class ConsumerRuntime {
   private wakeProcessor: (() => void) | undefined;
   private roomWaiters: (() => void)[] = [];
   private commands: { run: () => Promise<void>; done: (error?: unknown) => void }[] = [];
-  private waiters: { position: number; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private waiters: { target: Position; resolve: () => void; reject: (error: unknown) => void }[] = [];
   private stopping = false;
   /** True while the processor loop runs: work on the store must then go through it. */
   private processorLive = false;
@@ -164,10 +168,9 @@ class ConsumerRuntime {
     private readonly definition: AnyProjection | AnyReactor,
     private readonly options: ConsumerOptions,
   ) {
-    // Checkpoints and lag are log positions counted as integers: one total order over all events.
-    if (options.log.capabilities.ordering !== 'total') {
-      throw new UnilogError('InvalidArgument', `createConsumer needs a log with one total order (memory or file); this one orders events per key only (Kinesis). Run ${definition.name} with createKinesisWorker or createKinesisHandler from unilog/aws (docs/aws.md).`, { argument: 'options.log', reason: 'per-key ordering' });
-    }
+    // Checkpoints, waits and lag use the log's own position arithmetic: integers on a total order, cuts on Kinesis.
+    this.order = options.log.capabilities.positions;
+    this.position = this.order.start;
     this.name = definition.name;
     this.kind = definition.kind;
     this.version = definition.kind === 'projection' ? definition.version : 1;
@@ -219,7 +222,7 @@ class ConsumerRuntime {
     if (copy === undefined) {
       copy = this.newCopyName();
       const store = await storage.open(this.name, copy, this.layout);
-      const start = this.kind === 'reactor' && this.definition.kind === 'reactor' && this.definition.startFrom === 'head' ? await this.options.log.head() : '0';
+      const start = this.kind === 'reactor' && this.definition.kind === 'reactor' && this.definition.startFrom === 'head' ? await this.options.log.head() : this.order.start;
       await store.commit({ rows: [] }, { position: start, version: this.version });
       await storage.setCurrent(this.name, copy);
       this.store = store;
@@ -229,7 +232,7 @@ class ConsumerRuntime {
     this.copy = copy;
     this.cache = new RowCache();
     const checkpoint = await this.store.checkpoint();
-    this.position = Number(checkpoint?.position ?? '0');
+    this.position = checkpoint?.position ?? this.order.start;
     this.parkedKeys = await parkedSubjects(this.store);
   }
 
@@ -240,7 +243,7 @@ class ConsumerRuntime {
   /** Subscribes from the current position; events queue up for the processor, which commits them in batches. */
   private follow(): void {
     const subscription = this.options.log.subscribe({
-      from: String(this.position),
+      from: this.position,
       handler: (stored) => {
         this.queue.push(stored);
         this.wakeProcessor?.();
@@ -369,10 +372,12 @@ class ConsumerRuntime {
   }
 
   /** Applies one batch to `store` and commits it with the checkpoint after its last event; returns that position. */
-  private async processBatch(store: ViewStore, cache: RowCache, events: readonly StoredEvent[], parked: Set<string>): Promise<number> {
+  private async processBatch(store: ViewStore, cache: RowCache, events: readonly StoredEvent[], parked: Set<string>): Promise<Position> {
     const batch = this.openBatch(store, cache);
     await this.applyEvents(batch, events, parked);
-    return this.commitBatch(store, batch, Number((events[events.length - 1] as StoredEvent).position) + 1);
+    let next = this.position;
+    for (const stored of events) next = this.order.after(next, stored.position);
+    return this.commitBatch(store, batch, next);
   }
 
   /** A batch in the making: its transaction and the dead letters, parked events and audit records it collects. */
@@ -420,7 +425,7 @@ class ConsumerRuntime {
   }
 
   /** Commits a batch with the checkpoint `next`; returns `next`. */
-  private async commitBatch(store: ViewStore, batch: PendingBatch, next: number): Promise<number> {
+  private async commitBatch(store: ViewStore, batch: PendingBatch, next: Position): Promise<Position> {
     const { tx, deadLetters, parkedEvents, audit } = batch;
     await this.commit(store, { rows: tx.changes(), deadLetters: { add: deadLetters }, parked: { add: parkedEvents }, audit }, next);
     tx.committed();
@@ -454,10 +459,10 @@ class ConsumerRuntime {
   }
 
   /** Commits, retrying a failing store a few times: a batch is only lost to the view if the store stays down. */
-  private async commit(store: ViewStore, changes: ViewChanges, next: number): Promise<void> {
+  private async commit(store: ViewStore, changes: ViewChanges, next: Position): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await store.commit(changes, { position: String(next), version: this.version });
+        await store.commit(changes, { position: next, version: this.version });
         return;
       } catch (error) {
         const policy = this.options.storeRetry ?? { attempts: 5, initialDelayMs: 20 };
@@ -485,7 +490,7 @@ class ConsumerRuntime {
         const error = describeError(outcome.error);
         await store.commit(
           { rows: [], deadLetters: { add: [{ ...letter, error, attempts: letter.attempts + outcome.attempts, at }] }, audit: [{ at, position, action: 'retried', detail: `failed again: ${error.message}` }] },
-          checkpoint ?? { position: String(this.position), version: this.version },
+          checkpoint ?? { position: this.position, version: this.version },
         );
         return { applied: false, released: 0, error: error.message };
       }
@@ -513,7 +518,7 @@ class ConsumerRuntime {
     }
     await store.commit(
       { rows: tx.changes(), deadLetters: { remove: [position], add: newLetters }, parked: { remove: removeParked }, audit },
-      checkpoint ?? { position: String(this.position), version: this.version },
+      checkpoint ?? { position: this.position, version: this.version },
     );
     tx.committed();
     if (!stillParked) this.parkedKeys.delete(letter.event.subject);
@@ -540,16 +545,17 @@ class ConsumerRuntime {
     const fresh = await storage.open(this.name, copy, this.layout);
     const parked = new Set<string>();
     const cache = new RowCache();
-    const total = Number(await log.head());
+    const total = this.order.count(this.order.start, await log.head()) ?? 0;
     const previousState = this.state;
     if (this.state === 'running' || this.state === 'starting') this.state = 'rebuilding';
-    let position = 0;
+    let position = this.order.start;
+    let done = 0;
     // An object, not a let: it is set inside the switch-over closure.
     const progress = { switched: false };
     const report = () => {
       const seconds = (performance.now() - started) / 1000;
-      const rate = seconds > 0 ? position / seconds : 0;
-      onProgress?.({ consumer: this.name, done: position, total, eventsPerSecond: Math.round(rate), etaSeconds: rate > 0 ? Math.max(0, (total - position) / rate) : 0 });
+      const rate = seconds > 0 ? done / seconds : 0;
+      onProgress?.({ consumer: this.name, done, total, eventsPerSecond: Math.round(rate), etaSeconds: rate > 0 ? Math.max(0, (total - done) / rate) : 0 });
     };
     // Pages are read small and committed large: a big commit is cheap per event, but holding a big page of parsed
     // events until it commits makes them survive into the old generation, which costs far more in garbage collection.
@@ -559,14 +565,15 @@ class ConsumerRuntime {
       let next = position;
       const pageSize = Math.min(1000, this.rebuildBatchSize);
       // The next page is read while this one is applied, so the disk and the handlers work at the same time.
-      let reading = log.read({ from: String(position), limit: pageSize });
+      let reading = log.read({ from: position, limit: pageSize });
       for (;;) {
         const page = await reading;
         if (page.events.length > 0) {
           reading = log.read({ from: page.next, limit: pageSize });
           await this.applyEvents(batch, page.events, parked);
           applied += page.events.length;
-          next = Number(page.next);
+          done += page.events.length;
+          next = page.next;
         }
         if (applied > 0 && (applied >= this.rebuildBatchSize || page.events.length === 0)) {
           position = await this.commitBatch(fresh, batch, next);
@@ -616,7 +623,7 @@ class ConsumerRuntime {
       if (this.state === 'rebuilding') this.state = previousState === 'starting' ? 'starting' : 'running';
     }
     report();
-    return { events: position, seconds: (performance.now() - started) / 1000 };
+    return { events: done, seconds: (performance.now() - started) / 1000 };
   }
 
   // ---- reads and waiting --------------------------------------------------------------------------------------------
@@ -640,14 +647,14 @@ class ConsumerRuntime {
   }
 
   /** The checkpoint of the copy that serves reads, for a consumer that is not running; undefined before the first. */
-  private async storedPosition(): Promise<number | undefined> {
+  private async storedPosition(): Promise<Position | undefined> {
     const { storage } = this.options;
     const copy = await storage.current(this.name);
     if (copy === undefined) return undefined;
     const store = await storage.open(this.name, copy, this.layout);
     try {
       const checkpoint = await store.checkpoint();
-      return checkpoint === undefined ? undefined : Number(checkpoint.position);
+      return checkpoint?.position;
     } finally {
       await store.close();
     }
@@ -656,11 +663,14 @@ class ConsumerRuntime {
   async status(): Promise<ConsumerStatus> {
     const { log } = this.options;
     if (this.store === undefined) this.position = (await this.storedPosition()) ?? this.position;
-    const head = Number(await log.head());
-    const lagEvents = Math.max(0, head - this.position);
+    const head = await log.head();
+    let lagEvents = 0;
     let lagMs = 0;
-    if (lagEvents > 0) {
-      const [oldest] = (await log.read({ from: String(this.position), limit: 1 })).events;
+    if (!this.order.reached(this.position, head)) {
+      const counted = this.order.count(this.position, head);
+      const unprocessed = (await log.read({ from: this.position, limit: counted === undefined ? 1000 : 1 })).events;
+      lagEvents = counted ?? unprocessed.length;
+      const oldest = unprocessed[0];
       if (oldest) lagMs = Math.max(0, Date.now() - Date.parse(oldest.event.time));
     }
     const deadLetters = (await this.deadLetters.list()).length;
@@ -669,7 +679,7 @@ class ConsumerRuntime {
       kind: this.kind,
       version: this.version,
       state: this.state,
-      position: String(this.position),
+      position: this.position,
       lagEvents,
       lagMs,
       deadLetters,
@@ -678,16 +688,34 @@ class ConsumerRuntime {
   }
 
   waitFor(position: Position, options: { timeoutMs?: number } = {}): Promise<void> {
-    const target = Number(position);
-    if (!Number.isSafeInteger(target) || target < 0) return Promise.reject(new UnilogError('InvalidPosition', `Invalid position ${JSON.stringify(position)}.`, { position }));
-    if (target < this.position) return Promise.resolve();
+    let target: Position;
+    try {
+      target = this.order.after(this.order.start, position);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    return this.waitUntil(target, position, options);
+  }
+
+  catchUp(head: Position, options: { timeoutMs?: number } = {}): Promise<void> {
+    try {
+      this.order.reached(this.order.start, head);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    return this.waitUntil(head, head, options);
+  }
+
+  /** Resolves once the checkpoint reaches `target`; `position` is what the caller asked for, for the messages. */
+  private waitUntil(target: Position, position: Position, options: { timeoutMs?: number }): Promise<void> {
+    if (this.order.reached(this.position, target)) return Promise.resolve();
     if (this.state === 'failed' || this.state === 'stopped') {
       return Promise.reject(new UnilogError('ConsumerStopped', `Consumer ${this.name} is ${this.state}: it will not reach position ${position}.`, { consumer: this.name }));
     }
     const timeoutMs = options.timeoutMs ?? 5000;
     return new Promise<void>((resolve, reject) => {
       const waiter = {
-        position: target,
+        target,
         resolve: () => {
           clearTimeout(timer);
           resolve();
@@ -699,7 +727,7 @@ class ConsumerRuntime {
       };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new UnilogError('WaitTimedOut', `Consumer ${this.name} did not process position ${position} within ${timeoutMs} ms (it is at ${this.position}).`, { consumer: this.name, position, processed: String(this.position), timeoutMs }));
+        reject(new UnilogError('WaitTimedOut', `Consumer ${this.name} did not process position ${position} within ${timeoutMs} ms (it is at ${this.position}).`, { consumer: this.name, position, processed: this.position, timeoutMs }));
       }, timeoutMs);
       this.waiters.push(waiter);
     });
@@ -709,7 +737,7 @@ class ConsumerRuntime {
     if (this.waiters.length === 0) return;
     const still: typeof this.waiters = [];
     for (const waiter of this.waiters) {
-      if (waiter.position < this.position) waiter.resolve();
+      if (this.order.reached(this.position, waiter.target)) waiter.resolve();
       else still.push(waiter);
     }
     this.waiters = still;

@@ -57,10 +57,28 @@ export interface Subscription {
   readonly done: Promise<void>;
 }
 
+/**
+ * How a log's positions relate, so that a consumer can keep a checkpoint and wait for a write on any adapter. A reader
+ * position (a checkpoint, `read`'s `next`, `head()`) says where reading resumes; an event position says where one
+ * event sits.
+ */
+export interface PositionOrder {
+  /** The reader position before any event: the start of the log. */
+  readonly start: Position;
+  /** The reader position after it processed the event at `event`, coming from `from`. */
+  after(from: Position, event: Position): Position;
+  /** Whether a reader at `at` has processed every event before `target` (another reader position). */
+  reached(at: Position, target: Position): boolean;
+  /** The number of events between two reader positions, when the log can count them without reading (total order). */
+  count(from: Position, to: Position): number | undefined;
+}
+
 /** What a log adapter guarantees about order. */
 export interface EventLogCapabilities {
   /** `total`: one order over all events (positions compare as integers). `per-key`: order only among events of one partition key. */
   readonly ordering: 'total' | 'per-key';
+  /** The log's position arithmetic. */
+  readonly positions: PositionOrder;
 }
 
 /**

@@ -1,7 +1,6 @@
 import { ListShardsCommand, SplitShardCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKinesisEventLog, createKinesisWorker, type KinesisWorker } from '../../src/aws/index.ts';
-import { createConsumer, createMemoryViewStorage } from '../../src/index.ts';
 import { leaseTableName } from '../../src/aws/resources.ts';
 import { LeaseTable } from '../../src/aws/leases/leaseTable.ts';
 import { numberedBatch, numberedProjection } from '../support/numbered.ts';
@@ -40,11 +39,6 @@ const worker = (streamName: string, prefix: string, workerId: string): KinesisWo
   });
 
 describe('distributed Kinesis workers (kinesalite + DynamoDB Local)', () => {
-  it('createConsumer refuses the Kinesis log (per-key order) and points to the workers', () => {
-    const log = createKinesisEventLog({ client: kinesis, streamName: 'never-read' });
-    expect(() => createConsumer(numberedProjection, { log, storage: createMemoryViewStorage() })).toThrow(/createKinesisWorker/);
-  });
-
   it('two workers share four shards two and two, and build the view with every event once, in per-key order', async () => {
     const stream = await createTestStream(kinesis, 4);
     const prefix = uniquePrefix();

@@ -257,6 +257,33 @@ export function describeEventLogContract(name: string, options: { create: () => 
       expect([...first, ...rest].sort(), 'every event once').toEqual(envelopes(20).map((e) => e.id).sort());
     });
 
+    test('position arithmetic: a reader that processed every event has reached the head, and not before', async () => {
+      const order = log.capabilities.positions;
+      expect(order.reached(order.start, await log.head())).toBe(true);
+      await log.append(envelopes(6));
+      await log.append(envelopes(4, 6));
+      const head = await log.head();
+      const events = await readAll();
+      let at = order.start;
+      for (const [index, stored] of events.entries()) {
+        expect(order.reached(at, head)).toBe(false);
+        // Before an event is processed the reader has not reached the position after it; then it has.
+        const past = order.after(order.start, stored.position);
+        expect(order.reached(at, past)).toBe(false);
+        at = order.after(at, stored.position);
+        expect(order.reached(at, past)).toBe(true);
+        // Processing an earlier event again does not move the reader back.
+        if (index > 0) expect(order.after(at, events[0]!.position)).toBe(at);
+      }
+      expect(order.reached(at, head)).toBe(true);
+      // Reading on from where the reader is gives nothing; the count is exact where the log can count.
+      expect((await log.read({ from: at })).events).toEqual([]);
+      const counted = order.count(order.start, head);
+      if (log.capabilities.ordering === 'total') expect(counted).toBe(10);
+      else expect(counted === undefined || counted === 10).toBe(true);
+      expect(() => order.after(order.start, 'not a position')).toThrow();
+    });
+
     test('a closed log refuses appends', async () => {
       await log.close();
       await expect(log.append(envelopes(1))).rejects.toSatisfy((e) => isUnilogError(e, 'LogClosed'));

@@ -5,7 +5,7 @@ import type { EventEnvelope } from '../../events/envelope.ts';
 import { parseLimit } from '../../log/embedded/positions.ts';
 import type { EventLog, Position, ReadResult, StoredEvent, Subscription } from '../../log/eventLog.ts';
 import { createKinesisEventLog, type KinesisRetryOptions } from '../kinesis/index.ts';
-import { formatCut, parseCut, recordPosition, type Cut, type ShardCursor } from '../kinesis/positions.ts';
+import { formatCut, kinesisPositions, parseCut, recordPosition, type Cut, type ShardCursor } from '../kinesis/positions.ts';
 import { compareSequences, normalizeArchivePrefix, shardFolder, type ArchivedRecord, type SegmentRef, type Watermark } from './archiveFormat.ts';
 import { loadSnapshot, objectUrl, readSegment, type ArchiveLocation, type ArchiveSnapshot, type LoadedSegment } from './archiveStore.ts';
 import { archiveGap, firstRetainedSequence, listStreamShards, parentsOf, proveSeam, retainedSince, retentionPeriodMs, watermarkProves, type SeamClock, type SeamFacts } from './seam.ts';
@@ -397,7 +397,7 @@ export function createArchivedKinesisEventLog(options: ArchivedKinesisEventLogOp
 
 
   const log: EventLog = {
-    capabilities: { ordering: 'per-key' },
+    capabilities: { ordering: 'per-key', positions: kinesisPositions },
     async append(batch) {
       assertOpen();
       const result = await live.append(batch);

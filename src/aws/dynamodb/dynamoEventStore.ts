@@ -7,6 +7,7 @@ import type { EventEnvelope } from '../../events/envelope.ts';
 import { createPublisher } from '../../events/publisher.ts';
 import type { EventLog } from '../../log/eventLog.ts';
 import type { AggregateOptions, AppendToStreamResult, EventStore, ExpectedVersion, ReadStreamOptions, StreamEnvelope, StreamEvent } from '../../store/eventStore.ts';
+import { kinesisPositions } from '../kinesis/positions.ts';
 import { toOutboxItem } from './outboxEntry.ts';
 import { checkStreamId, prepareStreamAppend } from '../../store/streamChecks.ts';
 
@@ -40,7 +41,7 @@ export function dynamoPosition(streamId: string, version: number): string {
 
 /** No log: the store only uses the publisher to check events and build envelopes. */
 const noLog: EventLog = {
-  capabilities: { ordering: 'per-key' },
+  capabilities: { ordering: 'per-key', positions: kinesisPositions },
   append: () => Promise.reject(new Error('unreachable: the DynamoDB store writes its own items')),
   read: () => Promise.reject(new Error('unreachable')),
   subscribe: () => {

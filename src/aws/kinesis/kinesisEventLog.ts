@@ -7,7 +7,7 @@ import { serializeEvents } from '../../log/embedded/encode.ts';
 import { parseLimit } from '../../log/embedded/positions.ts';
 import type { EventLog, Position, ReadResult, StoredEvent, Subscription } from '../../log/eventLog.ts';
 import { KinesisAppender, type PutRecordResult, type RetryOptions } from './appender.ts';
-import { compareSequences, formatCut, parseCut, type Cut, type ShardCursor } from './positions.ts';
+import { compareSequences, formatCut, kinesisPositions, parseCut, type Cut, type ShardCursor } from './positions.ts';
 import { pollingSubscription, waitForWake } from './pollingSubscription.ts';
 
 /** Options of {@link createKinesisEventLog}: pass a `client`, or an `endpoint`/`region` to build one. */
@@ -58,6 +58,8 @@ export function createKinesisEventLog(options: KinesisEventLogOptions): EventLog
   const wakers = new Set<() => void>();
   /** The last sequence number this log knows per open shard: `head()` scans on from there. */
   const tips = new Map<string, string>();
+  /** Closed shards whose last record head() has found: they never change. */
+  const finished = new Set<string>();
   let closed = false;
   /** Set by `close()` first: appends are refused while pending ones finish and subscriptions stop. */
   let closing = false;
@@ -202,7 +204,7 @@ export function createKinesisEventLog(options: KinesisEventLogOptions): EventLog
 
 
   const log: EventLog = {
-    capabilities: { ordering: 'per-key' },
+    capabilities: { ordering: 'per-key', positions: kinesisPositions },
     async append(batch) {
       assertOpen(closing);
       const json = serializeEvents(batch, maxRecordBytes);
@@ -236,12 +238,15 @@ export function createKinesisEventLog(options: KinesisEventLogOptions): EventLog
       await Promise.all(shards.map(async (shard) => {
         const shardId = shard.ShardId;
         if (shardId === undefined) return;
-        if (shard.SequenceNumberRange?.EndingSequenceNumber !== undefined) {
-          cut.set(shardId, { kind: 'end' });
+        // A closed shard is read to its last record once (a cut after it is what readers reach; "end" they may never
+        // see); one with no record is left out, as reading it from its start gives nothing.
+        const closed = shard.SequenceNumberRange?.EndingSequenceNumber !== undefined;
+        let tip = tips.get(shardId);
+        if (closed && finished.has(shardId)) {
+          if (tip !== undefined) cut.set(shardId, { kind: 'after', sequence: tip });
           return;
         }
         // @debt Kinesis cannot say where a shard ends without reading it: the first head() scans each open shard from its start.
-        let tip = tips.get(shardId);
         const start = tip === undefined ? { ShardIteratorType: 'TRIM_HORIZON' as const } : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, StartingSequenceNumber: tip };
         let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ...start }))).ShardIterator;
         while (iterator !== undefined) {
@@ -255,6 +260,7 @@ export function createKinesisEventLog(options: KinesisEventLogOptions): EventLog
           tips.set(shardId, tip);
           cut.set(shardId, { kind: 'after', sequence: tip });
         }
+        if (closed) finished.add(shardId);
       }));
       return formatCut(cut);
     },

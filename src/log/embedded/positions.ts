@@ -1,5 +1,5 @@
 import { UnilogError } from '../../errors.ts';
-import type { Position } from '../eventLog.ts';
+import type { Position, PositionOrder } from '../eventLog.ts';
 
 /** Parses an embedded log position (a decimal sequence number); throws `InvalidPosition` for anything else. */
 export function parseSequence(position: Position | undefined): number {
@@ -20,3 +20,11 @@ export function parseLimit(limit: number | undefined, fallback = 1000): number {
   if (Number.isSafeInteger(limit) && limit >= 1) return limit;
   throw new UnilogError('InvalidArgument', `Invalid limit ${JSON.stringify(limit)}: pass a whole number from 1 up.`, { argument: 'limit', reason: 'not a positive integer' });
 }
+
+/** The position order of the embedded logs: a reader position is the sequence number of the next event to read. */
+export const totalOrderPositions: PositionOrder = Object.freeze({
+  start: '0',
+  after: (from: Position, event: Position) => formatSequence(Math.max(parseSequence(from), parseSequence(event) + 1)),
+  reached: (at: Position, target: Position) => parseSequence(at) >= parseSequence(target),
+  count: (from: Position, to: Position) => Math.max(0, parseSequence(to) - parseSequence(from)),
+});

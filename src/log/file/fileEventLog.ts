@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UnilogError } from '../../errors.ts';
 import type { EventEnvelope } from '../../events/envelope.ts';
 import { defaultMaxEventBytes, serializeEvents } from '../embedded/encode.ts';
-import { formatSequence, parseLimit, parseSequence } from '../embedded/positions.ts';
+import { formatSequence, parseLimit, parseSequence, totalOrderPositions } from '../embedded/positions.ts';
 import { AppendSignal, startSubscription } from '../embedded/subscription.ts';
 import type { AppendResult, EventLog, ReadOptions, ReadResult, StoredEvent, SubscribeOptions, Subscription } from '../eventLog.ts';
 import { checkHeader, crcMatches, encodeBatch, frameHeaderBytes, frameOverheadBytes, maxPosition } from './frame.ts';
@@ -75,7 +75,7 @@ export async function openFileEventLog(options: FileEventLogOptions): Promise<Fi
 }
 
 class FileLog implements FileEventLog {
-  readonly capabilities = { ordering: 'total' } as const;
+  readonly capabilities = { ordering: 'total', positions: totalOrderPositions } as const;
   readonly dir: string;
   readonly readOnly: boolean;
   openReport: FileLogOpenReport = { truncatedBytes: 0, rebuiltIndexes: [] };

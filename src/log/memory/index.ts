@@ -1,7 +1,7 @@
 import { UnilogError } from '../../errors.ts';
 import type { EventEnvelope } from '../../events/envelope.ts';
 import { defaultMaxEventBytes, serializeEvents } from '../embedded/encode.ts';
-import { formatSequence, parseLimit, parseSequence } from '../embedded/positions.ts';
+import { formatSequence, parseLimit, parseSequence, totalOrderPositions } from '../embedded/positions.ts';
 import { AppendSignal, startSubscription } from '../embedded/subscription.ts';
 import type { EventLog, StoredEvent, Subscription } from '../eventLog.ts';
 
@@ -28,7 +28,7 @@ export function createMemoryEventLog(options: MemoryEventLogOptions = {}): Event
   };
 
   const log: EventLog = {
-    capabilities: { ordering: 'total' },
+    capabilities: { ordering: 'total', positions: totalOrderPositions },
     // eslint-disable-next-line @typescript-eslint/require-await -- async so that a throw becomes a rejection
     async append(batch) {
       assertOpen();
