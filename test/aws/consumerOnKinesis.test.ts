@@ -31,7 +31,7 @@ describe('createConsumer on the Kinesis log (kinesalite + DynamoDB Local)', () =
       await consumer.catchUp(await log.head(), { timeoutMs: 30_000 });
       let rows = await numberedRows(storage);
       expect([...rows.values()].reduce((sum, r) => sum + r.count, 0)).toBe(150);
-      expect([...rows.values()].every((r) => r.outOfOrder === 0 && r.last === next.get(r.key))).toBe(true);
+      expect([...rows].every(([key, r]) => r.outOfOrder === 0 && r.last === next.get(key))).toBe(true);
       const caughtUp = await consumer.status();
       expect(caughtUp.position).toMatch(/^kinesis:/);
       expect(caughtUp.lagEvents).toBe(0);
@@ -51,7 +51,7 @@ describe('createConsumer on the Kinesis log (kinesalite + DynamoDB Local)', () =
       await resumed.catchUp(await log.head(), { timeoutMs: 30_000 });
       rows = await numberedRows(storage);
       expect([...rows.values()].reduce((sum, r) => sum + r.count, 0)).toBe(211);
-      expect([...rows.values()].every((r) => r.outOfOrder === 0 && r.last === next.get(r.key))).toBe(true);
+      expect([...rows].every(([key, r]) => r.outOfOrder === 0 && r.last === next.get(key))).toBe(true);
 
       // A rebuild reads the whole stream again into a fresh copy and switches: the same view.
       const rebuilt = await resumed.rebuild();

@@ -1,6 +1,6 @@
 import { ListShardsCommand, SplitShardCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createKinesisEventLog, createKinesisWorker, type KinesisWorker } from '../../src/aws/index.ts';
+import { createKinesisWorker, type KinesisWorker } from '../../src/aws/index.ts';
 import { leaseTableName } from '../../src/aws/resources.ts';
 import { LeaseTable } from '../../src/aws/leases/leaseTable.ts';
 import { numberedBatch, numberedProjection } from '../support/numbered.ts';
