@@ -30,6 +30,7 @@ const tableIds: Readonly<Record<Exclude<TablePurpose, 'view'>, string>> = {
   outbox: 'OutboxTable',
   'service-keys': 'ServiceKeysTable',
   'service-ids': 'ServiceIdsTable',
+  timers: 'TimerTable',
 };
 
 /** `-<account>-<region>` (at most 28 characters) keeps bucket names unique across accounts, as S3 requires. */

@@ -12,7 +12,7 @@ export interface KeyAttribute {
 }
 
 /** What a table holds, for people reading the stack. */
-export type TablePurpose = 'view' | 'leases' | 'event-store' | 'outbox' | 'service-keys' | 'service-ids';
+export type TablePurpose = 'view' | 'leases' | 'event-store' | 'outbox' | 'service-keys' | 'service-ids' | 'timers';
 
 /** One DynamoDB table of a deployment. */
 export interface TableDefinition {
@@ -64,6 +64,8 @@ export const outboxTableName = (prefix: string): string => `${prefix}streams-out
 /** The service's producer keys and its client-id dedupe index. */
 export const serviceKeysTableName = (prefix: string): string => `${prefix}service-keys`;
 export const serviceIdsTableName = (prefix: string): string => `${prefix}service-ids`;
+/** The durable timers of process managers (`createDynamoTimerStore`): a state item per timer, pending ones by due time. */
+export const timerTableName = (prefix: string): string => `${prefix}timers`;
 
 /**
  * The stream, tables and buckets of a deployment named by `prefix`.
@@ -94,6 +96,7 @@ export function awsResources(options: AwsResourcesOptions): AwsResources {
       { name: outboxTableName(prefix), purpose: 'outbox', partitionKey: pk('bucket'), sortKey: pk('id') },
       { name: serviceKeysTableName(prefix), purpose: 'service-keys', partitionKey: pk('pk') },
       { name: serviceIdsTableName(prefix), purpose: 'service-ids', partitionKey: pk('pk'), timeToLiveAttribute: 'ttl' },
+      { name: timerTableName(prefix), purpose: 'timers', partitionKey: pk('pk'), sortKey: pk('sk') },
     ],
     buckets: { archive: `${prefix}archive`, blobs: `${prefix}blobs` },
   };
