@@ -50,9 +50,8 @@ export const readYourWritesMs = 5000;
  * shows the write and everything the write caused so far. A timeout is not an error: the page says it is catching up.
  */
 export async function settle(log: EventLog, consumers: readonly Consumer[]): Promise<boolean> {
-  const head = Number(await log.head());
-  if (head === 0) return true;
-  const results = await Promise.allSettled(consumers.map((consumer) => consumer.waitFor(String(head - 1), { timeoutMs: readYourWritesMs })));
+  const head = await log.head();
+  const results = await Promise.allSettled(consumers.map((consumer) => consumer.catchUp(head, { timeoutMs: readYourWritesMs })));
   return results.every((r) => r.status === 'fulfilled');
 }
 

@@ -1,15 +1,13 @@
-// The Hello Retail demo in one process: the embedded log, the six projections on SQLite views, the photo workflow,
-// the photo intake (Twilio webhook), simulated phones, the event-log API and the web UI, on one HTTP server.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+// The Hello Retail demo in one process: the log, the six projections' views, the photo workflow, the photo intake
+// (Twilio webhook), simulated phones, the event-log API and the web UI, on one HTTP server. The backend (embedded in a
+// data folder, or AWS) is chosen at start; nothing else in the demo differs.
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import pino, { type Logger } from 'pino';
-import { openLocalBlobStore } from '../../src/blobs/local/index.ts';
-import { openSqliteTimerStore } from '../../src/consumers/timers/index.ts';
-import { createCatalog, createCommandHandler, createConsumer, createPublisher, isUnilogError, openFileEventLog, openFileEventStore, openSqliteViewStorage, type Consumer, type EventStore } from '../../src/index.ts';
-import { createEventLogService, createKey, createKeyVerifier } from '../../src/service/index.ts';
+import type { AwsClients } from '../../src/aws/index.ts';
+import { createCatalog, createCommandHandler, createConsumer, createPublisher, type Consumer, type EventStore } from '../../src/index.ts';
 import { assignmentsProjection, cartsProjection, catalogProjection, categoriesProjection, photographersProjection, scoresProjection } from '../../projections/index.ts';
 import { cartDecider, type CartEvent } from '../cart/cartDecider.ts';
 import { helloRetailEvents } from '../events.ts';
@@ -17,14 +15,23 @@ import { createPhotoIntake, createSharpImageProcessor, webhookPath } from '../ph
 import { seedDemo, type SeedResult } from '../seed.ts';
 import { createSimulatorSmsGateway } from '../sms/simulator/index.ts';
 import { createPhotoWorkflow } from '../workflow/photoWorkflow.ts';
+import { closerList, openEmbeddedBackend, type DemoBackend } from './backend.ts';
 import { settle, type HelloRetailViews } from './context.ts';
 import { createPhoneSimulator } from './phoneSimulator.ts';
 import { createWebApp } from './webApp.ts';
 
+export { demoKeyFile } from './backend.ts';
+
 /** Options of {@link startHelloRetailDemo}. */
 export interface HelloRetailDemoOptions {
-  /** The data folder: log, views, stores, timers, blobs, keys. */
+  /** The data folder: log, views, stores, timers, blobs, keys (on AWS only the operator's API key). */
   readonly dir: string;
+  /**
+   * Where the events, views, streams, timers and photos live. `aws` uses the AWS SDK's settings from the environment
+   * (the `export` lines of `npm run local:aws` for the local stack); the stream and tables must exist.
+   * @default { kind: 'embedded' }
+   */
+  readonly backend?: { readonly kind: 'embedded' } | { readonly kind: 'aws'; readonly prefix?: string; readonly streamName?: string; readonly clients?: AwsClients };
   /** @default 3000; 0 picks a free port */
   readonly port?: number;
   /** @default "127.0.0.1" */
@@ -46,12 +53,11 @@ export interface HelloRetailDemo {
   readonly apiKey: string;
   /** What this start seeded (nothing after the first start). */
   readonly seeded: SeedResult;
+  /** Where the data lives, for the start banner. */
+  readonly backend: string;
   /** Stops the server, the workflow and the consumers, and closes every store and the log. */
   close(): Promise<void>;
 }
-
-/** The file the demo's API key is kept in (the key file itself holds only hashes). */
-export const demoKeyFile = 'demo-api-key.txt';
 
 /**
  * Starts the Hello Retail demo on a data folder: seeds it on the first start, then serves the web UI, the photo
@@ -65,21 +71,15 @@ export async function startHelloRetailDemo(options: HelloRetailDemoOptions): Pro
   const dir = path.resolve(options.dir);
   const logger = options.logger ?? pino({ name: 'hello-retail', level: 'warn' }, pino.destination(2));
   const host = options.host ?? '127.0.0.1';
-  const closers: (() => Promise<unknown>)[] = [];
-  const closeAll = async () => {
-    for (const close of closers.splice(0).reverse()) {
-      try {
-        await close();
-      } catch (error) {
-        logger.error({ err: error }, 'closing the demo failed');
-      }
-    }
-  };
+  const closers = closerList(logger);
   try {
-    const log = await openFileEventLog({ dir: path.join(dir, 'log') });
-    closers.push(() => log.close());
+    const backend: DemoBackend =
+      options.backend?.kind === 'aws'
+        ? await (await import('./awsBackend.ts')).openAwsBackend({ dir, ...options.backend }, logger)
+        : await openEmbeddedBackend(dir, logger);
+    closers.push(() => backend.close());
+    const { log, storage, timers, blobs } = backend;
     const catalog = createCatalog(helloRetailEvents);
-    const storage = openSqliteViewStorage({ dir: path.join(dir, 'views') });
     const consumerOptions = { log, storage, catalog };
     const views: HelloRetailViews = {
       categories: createConsumer(categoriesProjection, consumerOptions),
@@ -90,17 +90,10 @@ export async function startHelloRetailDemo(options: HelloRetailDemoOptions): Pro
       scores: createConsumer(scoresProjection, consumerOptions),
     };
 
-    // Three stores on the one log, each with its producer identity and its own stream index: their streams are disjoint.
-    const workflowStore = await openFileEventStore({ log, catalog, dir: path.join(dir, 'store', 'workflow'), source: 'photo-workflow' });
-    closers.push(() => workflowStore.close());
-    const intakeStore = await openFileEventStore({ log, catalog, dir: path.join(dir, 'store', 'intake'), source: 'photo-intake' });
-    closers.push(() => intakeStore.close());
-    const shopStore = await openFileEventStore({ log, catalog, dir: path.join(dir, 'store', 'shop'), source: 'shop-web' });
-    closers.push(() => shopStore.close());
-    const timers = await openSqliteTimerStore({ dir: path.join(dir, 'timers') });
-    closers.push(() => timers.close());
-    const blobs = await openLocalBlobStore({ dir: path.join(dir, 'blobs') });
-    closers.push(() => blobs.close());
+    // Three stores on the one log, each with its producer identity; their streams are disjoint.
+    const workflowStore = await backend.openStore('workflow', 'photo-workflow');
+    const intakeStore = await backend.openStore('intake', 'photo-intake');
+    const shopStore = await backend.openStore('shop', 'shop-web');
     const sms = createSimulatorSmsGateway();
     closers.push(() => sms.close());
     const workflow = createPhotoWorkflow({ log, store: workflowStore, storage, timers, sms, ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }) });
@@ -119,9 +112,7 @@ export async function startHelloRetailDemo(options: HelloRetailDemoOptions): Pro
     const seedPublisher = createPublisher({ log, catalog, source: 'demo-seed' });
     const seeded = await seedDemo({ publisher: seedPublisher, catalog: views.catalog, photographers: views.photographers });
 
-    const apiKey = demoApiKey(dir);
-    const service = await createEventLogService({ log, catalog, dir, keys: createKeyVerifier(dir), consumers, logger });
-    closers.push(() => service.close());
+    const { service, apiKey } = await backend.openService(consumers, logger);
 
     // The server listens before the apps exist: the webhook's signed URL and the media URLs need the real port.
     const ready: { fetch?: (request: Request) => Response | Promise<Response> } = {};
@@ -185,27 +176,9 @@ export async function startHelloRetailDemo(options: HelloRetailDemoOptions): Pro
     ready.fetch = (request) => root.fetch(request);
 
     let closing: Promise<void> | undefined;
-    return { url, port, apiKey, seeded, close: () => (closing ??= closeAll()) };
+    return { url, port, apiKey, seeded, backend: backend.describe, close: () => (closing ??= closers.closeAll()) };
   } catch (error) {
-    await closeAll();
+    await closers.closeAll();
     throw error;
   }
-}
-
-/** The demo's API key: created on the first start with read and admin scopes (no publishing) and kept in the data folder. */
-function demoApiKey(dir: string): string {
-  const file = path.join(dir, demoKeyFile);
-  if (existsSync(file)) {
-    const key = readFileSync(file, 'utf8').trim();
-    try {
-      createKeyVerifier(dir).verify(`Bearer ${key}`);
-      return key;
-    } catch (error) {
-      // A revoked or foreign key: make a new one.
-      if (!isUnilogError(error, 'Unauthorized')) throw error;
-    }
-  }
-  const { key } = createKey(dir, { producer: 'demo-operator', types: [], read: true, admin: true });
-  writeFileSync(file, `${key}\n`, { mode: 0o600 });
-  return key;
 }

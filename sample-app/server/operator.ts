@@ -3,7 +3,7 @@
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
 import { streamSSE } from 'hono/streaming';
-import type { Consumer, ConsumerStatus, RebuildProgress, StoredEvent, Subscription } from '../../src/index.ts';
+import type { Consumer, ConsumerStatus, EventLog, RebuildProgress, StoredEvent, Subscription } from '../../src/index.ts';
 import { flash, messageOf, takeFlash, type WebDeps } from './context.ts';
 import { page, shortTime, type Html } from './layout.ts';
 
@@ -78,8 +78,17 @@ export function operatorRoutes(app: Hono, deps: WebDeps): OperatorRoutes {
 
   app.get('/operator/events/stream', (c) =>
     streamSSE(c, async (stream) => {
-      const head = Number(await log.head());
-      const from = String(Math.max(0, head - tailEvents));
+      const head = await log.head();
+      const order = log.capabilities.positions;
+      let from = head;
+      if (order.count(order.start, head) === undefined) {
+        // A log that cannot count back (Kinesis): read it up to the head, keeping the newest events. Fine for a
+        // demo's stream; a big one would want a timestamp iterator.
+        const newest = await newestEvents(log, head);
+        for (const stored of newest) await stream.writeSSE({ event: 'row', id: stored.position, data: await eventRow(stored) });
+      } else {
+        from = String(Math.max(0, Number(head) - tailEvents));
+      }
       const subscription = log.subscribe({
         from,
         handler: async (stored) => {
@@ -187,4 +196,20 @@ async function eventRow(stored: StoredEvent): Promise<string> {
   return String(
     await html`<tr><td>${stored.position}</td><td><time datetime="${event.time}">${shortTime(event.time).slice(11)}</time></td><td>${event.source}</td><td>${event.type}</td><td>${event.subject}</td><td><code>${data.length > 160 ? `${data.slice(0, 160)}…` : data}</code></td></tr>`,
   );
+}
+
+/** The newest `tailEvents` events before `head`, oldest first, read from the start of the log. */
+async function newestEvents(log: EventLog, head: string): Promise<StoredEvent[]> {
+  const order = log.capabilities.positions;
+  let newest: StoredEvent[] = [];
+  let at = order.start;
+  while (!order.reached(at, head)) {
+    const page = await log.read({ from: at, limit: 1000 });
+    if (page.events.length === 0) break;
+    // Only events before the head: the subscription from the head delivers the rest.
+    const before = page.events.filter((stored) => order.reached(head, order.after(order.start, stored.position)));
+    newest = [...newest, ...before].slice(-tailEvents);
+    at = page.next;
+  }
+  return newest;
 }

@@ -264,9 +264,9 @@ export function createPhotoWorkflow(options: PhotoWorkflowOptions): PhotoWorkflo
     },
     async settle(settleOptions = {}) {
       for (;;) {
-        const head = Number(await log.head());
-        if (head > 0) await consumer.waitFor(String(head - 1), settleOptions);
-        if (Number(await log.head()) === head) return;
+        const head = await log.head();
+        await consumer.catchUp(head, settleOptions);
+        if ((await log.head()) === head) return;
       }
     },
     async start() {

@@ -23,7 +23,10 @@ export interface OutboxRelayOptions {
 
 /** The relay from a DynamoDB event store's outbox to the unified log. */
 export interface OutboxRelay {
-  /** Publishes every entry unsent when it starts, in stream order, and deletes them; resolves with how many it published. */
+  /**
+   * Publishes every entry unsent when it starts, in stream order, and deletes them; resolves with how many it published.
+   * Calls (and the background passes) run one after another, so `await relay.pump()` after an append has published it.
+   */
   pump(): Promise<number>;
   /** Pumps in the background until `close`. Errors are passed to `onError` and the pass is retried. */
   start(onError?: (error: unknown) => void): void;
@@ -83,10 +86,17 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return items.length;
   };
 
-  const pump = async () => {
+  const pumpAll = async () => {
     let published = 0;
     for (let bucket = 0; bucket < buckets; bucket++) published += await pumpBucket(String(bucket));
     return published;
+  };
+  // One pass at a time: two passes at once would publish the same entries twice, and could reorder a stream.
+  let passes: Promise<unknown> = Promise.resolve();
+  const pump = (): Promise<number> => {
+    const pass = passes.then(pumpAll, pumpAll);
+    passes = pass.catch(() => undefined);
+    return pass;
   };
 
   return {

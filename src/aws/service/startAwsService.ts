@@ -94,8 +94,8 @@ export async function startAwsService(options: StartAwsServiceOptions): Promise<
   }
 }
 
-/** Fails early, and says what to run, when the stream or a table is missing. */
-async function checkResources(clients: AwsClients, streamName: string, tables: readonly string[], prefix: string): Promise<void> {
+/** Fails early, and says what to run, when the stream or a table is missing (internal: the service and the demo). */
+export async function checkResources(clients: AwsClients, streamName: string, tables: readonly string[], prefix: string): Promise<void> {
   const [{ DescribeStreamSummaryCommand, ResourceNotFoundException: StreamNotFound }, { DescribeTableCommand, ResourceNotFoundException: TableNotFound }] = await Promise.all([
     import('@aws-sdk/client-kinesis'),
     import('@aws-sdk/client-dynamodb'),
