@@ -37,11 +37,13 @@ if (backendName === 'embedded' && (args.prefix !== undefined || args.stream !== 
 const backend: HelloRetailDemoOptions['backend'] =
   backendName === 'aws' ? { kind: 'aws', ...(args.prefix === undefined ? {} : { prefix: args.prefix }), ...(args.stream === undefined ? {} : { streamName: args.stream }) } : { kind: 'embedded' };
 
+const localStackHint = 'For the local AWS stack: npm run local:aws in another terminal, then eval "$(npm run -s local:aws -- --env)" in this one.';
 const demo = await startHelloRetailDemo({ dir, port, host, backend }).catch((error: unknown) => {
   const code = (error as { code?: unknown }).code;
   if (code === 'EADDRINUSE') console.error(`Port ${port} on ${host} is in use: stop what uses it, or choose another port (PORT=3001 npm start).`);
   else if (isUnilogError(error, 'LogLocked')) console.error(`${error.message}\nAnother demo may be running on ${dir}: stop it, or use another folder (UNILOG_DIR=/tmp/demo npm start).`);
-  else if (isUnilogError(error, 'LogNotFound')) console.error(`${error.message}\nFor the local AWS stack: npm run local:aws, then paste its export lines into this shell.`);
+  else if (isUnilogError(error, 'LogNotFound')) console.error(`${error.message}\n${localStackHint}`);
+  else if (backend.kind === 'aws' && !isUnilogError(error)) console.error(`The AWS backend could not start: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\nCheck the region, credentials and endpoints. ${localStackHint}`);
   else console.error(error);
   process.exit(1);
 });

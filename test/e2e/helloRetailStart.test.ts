@@ -93,3 +93,29 @@ describe('npm start (sample-app/start.ts)', () => {
     expect(second.pages['/scores']).toBe(first.pages['/scores']);
   });
 });
+
+describe('npm start with bad backend settings', () => {
+  /** Runs start.ts to its exit with `args`, with no AWS settings in the environment. */
+  const runToExit = (args: readonly string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
+      const child = spawn(process.execPath, ['--import', 'tsx', 'sample-app/start.ts', ...args], { cwd: repo, env: { ...env, UNILOG_DIR: path.join(repo, '.unilog-never-made'), PORT: '0', NODE_NO_WARNINGS: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (code) => { resolve({ code, stderr }); });
+    });
+
+  it('refuses an unknown backend with the usage (exit 2)', async () => {
+    const run = await runToExit(['--backend', 'mainframe']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--backend must be embedded or aws, not "mainframe"');
+    expect(run.stderr).toContain('Usage: npm start');
+  });
+
+  it('says how to reach the local AWS stack when AWS is not configured (exit 1)', async () => {
+    const run = await runToExit(['--backend', 'aws']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('The AWS backend could not start');
+    expect(run.stderr).toContain('npm run local:aws');
+  });
+});
