@@ -96,6 +96,23 @@ describe('projection consumer', () => {
     await carts.stop();
     await expect(pending).rejects.toSatisfy((e) => isUnilogError(e, 'ConsumerStopped'));
   });
+
+  it('catchUp(head) waits for everything published before the head, and no longer', async () => {
+    const { log, storage, publish } = setup();
+    const carts = createConsumer(cartProjection(), { log, storage, batchSize: 3 });
+    // An empty log: the start is the head.
+    await carts.catchUp(await log.head(), { timeoutMs: 20 });
+    await carts.start();
+    for (let i = 0; i < 10; i++) await publish.publish('cart.item-added', { cartId: `c-${i % 3}`, productId: `s-${i}`, quantity: 1 });
+    const head = await log.head();
+    await carts.catchUp(head, { timeoutMs: 5000 });
+    expect((await carts.status()).position).toBe(head);
+    expect(Object.keys((await carts.view.carts.get('c-0'))?.lines ?? {})).toEqual(['s-0', 's-3', 's-6', 's-9']);
+    // A head past everything published times out, saying where the consumer is.
+    await expect(carts.catchUp('11', { timeoutMs: 20 })).rejects.toSatisfy((e) => isUnilogError(e, 'WaitTimedOut') && e.details.processed === '10');
+    await expect(carts.catchUp('not a head')).rejects.toSatisfy((e) => isUnilogError(e, 'InvalidPosition'));
+    await carts.stop();
+  });
 });
 
 describe('poison events', () => {
