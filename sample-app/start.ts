@@ -42,7 +42,7 @@ const demo = await startHelloRetailDemo({ dir, port, host, backend }).catch((err
   const code = (error as { code?: unknown }).code;
   if (code === 'EADDRINUSE') console.error(`Port ${port} on ${host} is in use: stop what uses it, or choose another port (PORT=3001 npm start).`);
   else if (isUnilogError(error, 'LogLocked')) console.error(`${error.message}\nAnother demo may be running on ${dir}: stop it, or use another folder (UNILOG_DIR=/tmp/demo npm start).`);
-  else if (isUnilogError(error, 'LogNotFound')) console.error(`${error.message}\n${localStackHint}`);
+  else if (backend.kind === 'aws' && isUnilogError(error, 'LogNotFound')) console.error(`${error.message}\n${localStackHint}`);
   else if (backend.kind === 'aws' && !isUnilogError(error)) console.error(`The AWS backend could not start: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\nCheck the region, credentials and endpoints. ${localStackHint}`);
   else console.error(error);
   process.exit(1);

@@ -183,7 +183,15 @@ function rebuildFragment(name: string, state: RebuildState | undefined): Html {
   if (state.error !== undefined) return html`<p class="error-text">The rebuild of ${name} failed: ${state.error}</p>`;
   if (state.result) return html`<p data-testid="rebuild-done">Rebuilt ${name} from ${state.result.events} events in ${state.result.seconds.toFixed(2)} s.</p>`;
   const done = state.progress?.done ?? 0;
-  const total = Math.max(state.progress?.total ?? 0, done);
+  // A log that cannot count its events (Kinesis) reports no total: the bar is indeterminate.
+  const counted = state.progress?.total ?? 0;
+  if (counted === 0) {
+    return html`<div hx-get="/operator/rebuilds/${name}" hx-trigger="every 300ms" hx-swap="outerHTML">
+  <label for="progress-${name}">Rebuilding ${name}: ${done} events so far</label>
+  <progress id="progress-${name}">${done} events</progress>
+</div>`;
+  }
+  const total = Math.max(counted, done);
   return html`<div hx-get="/operator/rebuilds/${name}" hx-trigger="every 300ms" hx-swap="outerHTML">
   <label for="progress-${name}">Rebuilding ${name}: ${done} of ${total} events</label>
   <progress id="progress-${name}" max="${Math.max(total, 1)}" value="${done}">${done} of ${total}</progress>

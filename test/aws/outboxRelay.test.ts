@@ -47,6 +47,34 @@ describe('outbox relay (DynamoDB Local)', () => {
     await tables.remove();
   });
 
+  it('pump() after each of many concurrent appends: each append is in the log when its pump resolves, and nothing twice', async () => {
+    const tables = await createTestStoreTables(client);
+    const store = createDynamoEventStore({ client, tableName: tables.tableName, outboxTableName: tables.outboxTableName, catalog: storeEvents, source: 'relay-test' });
+    const log = createMemoryEventLog();
+    const relay = createOutboxRelay({ client, outboxTableName: tables.outboxTableName, log });
+    relay.start();
+    const ids = new Set<string>();
+    await Promise.all(
+      Array.from({ length: 4 }, async (_, s) => {
+        for (let i = 0; i < 6; i++) {
+          await store.appendToStream(`counter-${s}`, [inc(String(s))]);
+          await relay.pump();
+          // Read-your-writes: this stream's latest version is already in the log.
+          const { events } = await log.read({ limit: 10_000 });
+          expect(events.some((e) => e.event.streamid === `counter-${s}` && e.event.streamversion === i + 1), `counter-${s} v${i + 1}`).toBe(true);
+        }
+      }),
+    );
+    await relay.close();
+    const { events } = await log.read({ limit: 10_000 });
+    for (const { event } of events) ids.add(event.id);
+    expect(events).toHaveLength(24);
+    expect(ids.size, 'no event published twice').toBe(24);
+    for (const [streamId, versions] of versionsByStream(events)) expect(versions, streamId).toEqual([1, 2, 3, 4, 5, 6]);
+    await Promise.all([store.close(), log.close()]);
+    await tables.remove();
+  });
+
   it('publishes to the Kinesis log (kinesalite): every event once, each stream in order', async () => {
     const { tables, store, expected } = await setup();
     const kinesis = kinesaliteClient();

@@ -413,13 +413,14 @@ export function createArchivedKinesisEventLog(options: ArchivedKinesisEventLogOp
     },
     async head() {
       assertOpen();
-      const [head, snap, listed] = await Promise.all([live.head(), currentSnapshot(), listedShards()]);
+      const [head, snap] = await Promise.all([live.head(), currentSnapshot()]);
       const cut = new Map(parseCut(head));
-      // The stream's head leaves out shards it holds no record of; unnamed, a cut would read their archive from the start.
+      // The stream's head leaves out shards it holds no record of (expired ones included); unnamed, a cut would read
+      // their archive from the start. After their last archived record, as the live head names shards, so that a
+      // reader that folded event positions (a consumer's checkpoint) reaches it; one with no record stays unnamed.
       for (const view of snap.shards.values()) {
         if (cut.has(view.shardId)) continue;
-        if (!listed.has(view.shardId)) cut.set(view.shardId, { kind: 'end' });
-        else if (view.last !== undefined) cut.set(view.shardId, { kind: 'after', sequence: view.last });
+        if (view.last !== undefined) cut.set(view.shardId, { kind: 'after', sequence: view.last });
       }
       return formatCut(cut);
     },

@@ -91,10 +91,18 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     for (let bucket = 0; bucket < buckets; bucket++) published += await pumpBucket(String(bucket));
     return published;
   };
-  // One pass at a time: two passes at once would publish the same entries twice, and could reorder a stream.
+  // One pass at a time: two passes at once would publish the same entries twice, and could reorder a stream. Calls
+  // made while a pass waits to start share it: it starts after them, so it sees their entries.
   let passes: Promise<unknown> = Promise.resolve();
+  let waiting: Promise<number> | undefined;
   const pump = (): Promise<number> => {
-    const pass = passes.then(pumpAll, pumpAll);
+    if (waiting) return waiting;
+    const start = () => {
+      waiting = undefined;
+      return pumpAll();
+    };
+    const pass = passes.then(start, start);
+    waiting = pass;
     passes = pass.catch(() => undefined);
     return pass;
   };
@@ -126,6 +134,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       wake?.();
       await running;
       running = undefined;
+      // Passes asked for by pump() finish too (a failed one has left its entries in the outbox).
+      await passes;
     },
   };
 }

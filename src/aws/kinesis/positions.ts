@@ -70,7 +70,7 @@ export const kinesisPositions: PositionOrder = Object.freeze({
   after(from: Position, event: Position): Position {
     const [entry, ...rest] = parseCut(event);
     if (entry === undefined || rest.length > 0 || entry[1].kind !== 'at') {
-      throw new UnilogError('InvalidPosition', `${JSON.stringify(event)} is not the position of one event: pass the position a read or a subscription delivered with it.`, { position: event });
+      throw new UnilogError('InvalidPosition', `${JSON.stringify(event)} is not the position of one event: pass the position a read or a subscription delivered with it (to wait for a head, use consumer.catchUp).`, { position: event });
     }
     const cut = new Map(parseCut(from));
     const current = cut.get(entry[0]);
