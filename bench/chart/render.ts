@@ -68,7 +68,7 @@ function peersSpec(result: SavedResult): TopLevelSpec {
     { key: 'append_batch1', label: 'append, batch 1' },
     { key: 'append_expected', label: 'append, expected version' },
     { key: 'append', label: 'append, batch 100' },
-    { key: 'replay', label: 'replay → projection' },
+    { key: 'replay', label: 'replay (read all, count)' },
   ];
   const values = cases.flatMap((c) =>
     systems

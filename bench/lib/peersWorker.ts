@@ -1,7 +1,7 @@
 /**
  * One system of the `peers` suite (bench/suites/peers.ts) in a process of its own, so that its peak RSS is its own:
  * the warm-up (the same cases, small), then append batch 1, append with expected version, append batch 100, and a
- * replay of the batch-100 store into a counting projection. Every case starts on a fresh store.
+ * replay of the batch-100 store: every event read and counted per stream. Every case starts on a fresh store.
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -72,10 +72,10 @@ export const peerResultSchema = z.object({
   append1: caseSchema,
   expected: caseSchema,
   append100: caseSchema,
-  /** The counting projection replayed from the batch-100 store, by the system's own means (see the suite's notes). */
+  /** Every event of the batch-100 store read and counted per stream, by the system's own read API (see the suite's notes). */
   replay: caseSchema,
-  /** unilog only: the same count folded by hand from `log.read` pages, without the consumer runtime. */
-  replayFold: caseSchema.optional(),
+  /** unilog only, for context: the same count as a projection rebuilt by the consumer runtime (`consumer.rebuild()`). */
+  replayRebuild: caseSchema.optional(),
   /** unilog only: the batch-100 workload published to the file log alone (no streams, no index, no versions). */
   logAppend100: caseSchema.optional(),
   /** RSS when the job arrived (modules loaded, nothing run), and the process's peak (ru_maxrss) at the end, in MB. */
@@ -87,8 +87,8 @@ export type PeerResult = z.output<typeof peerResultSchema>;
 /** A fresh store of the system, what it appended, and how to replay it and let it go. */
 interface OpenStore {
   readonly target: AppendTarget;
-  /** Replays every event into the counting projection; resolves with the counts by stream (and a plain fold for unilog). */
-  replay(streams: readonly string[], events: number): Promise<{ main: Replayed; fold?: Replayed }>;
+  /** Reads every event and counts them per stream; resolves with the counts (and, for unilog, a projection rebuild's). */
+  replay(streams: readonly string[], events: number): Promise<{ main: Replayed; rebuild?: Replayed }>;
   close(): Promise<void>;
 }
 
@@ -203,12 +203,14 @@ function unilogOpener(dir: string): Opener {
     };
     return {
       target: unilogTarget(opened),
-      // The log is reopened read-only, as a rebuild after a restart would find it.
+      // The log is reopened read-only, as a reader after a restart would find it. The compared replay reads every
+      // event with the log's read-all path (`log.read` pages of 1,000, what an application uses to replay the log);
+      // the consumer runtime's rebuild of the same count, with its checkpoints and view commits, is measured after it.
       replay: async (_streams, events) => {
         await close();
         log = await openFileEventLog({ dir: path.join(folder, 'log'), readOnly: true });
         try {
-          const fold = await sampled(async () => {
+          const main = await sampled(async () => {
             const counts = new Map<string, OrderCount>();
             const start = performance.now();
             for (let from = '0'; ; ) {
@@ -219,11 +221,11 @@ function unilogOpener(dir: string): Opener {
             }
             return { seconds: secondsSince(start), counts };
           });
-          const main = await sampled(async () => {
+          const rebuild = await sampled(async () => {
             const { seconds, rows } = await rebuildCounts(log, createMemoryViewStorage(), events);
             return { seconds, counts: rows };
           });
-          return { main, fold };
+          return { main, rebuild };
         } finally {
           await log.close();
           rmSync(folder, { recursive: true, force: true });
@@ -296,15 +298,15 @@ async function runCases(job: PeerJob, open: Opener, sizes: PeerSizes, label: str
     const replayed = await store.replay(appendStreams, sizes.batch100);
     checkCounts(`${name} replay`, appendStreams, kept.run, replayed.main.counts);
     const replay = { events: sizes.batch100, seconds: replayed.main.seconds, rssMaxMb: replayed.main.rssMaxMb, cpuSeconds: replayed.main.cpuSeconds, conflicts: 0 };
-    progress(`${name}: replay into the counting projection: ${formatInteger(sizes.batch100)} events in ${replay.seconds.toFixed(2)} s, ${formatInteger(sizes.batch100 / replay.seconds)} events/s`);
-    let replayFold: PeerCase | undefined;
-    if (replayed.fold) {
-      checkCounts(`${name} replay fold`, appendStreams, kept.run, replayed.fold.counts);
-      replayFold = { events: sizes.batch100, seconds: replayed.fold.seconds, rssMaxMb: replayed.fold.rssMaxMb, cpuSeconds: replayed.fold.cpuSeconds, conflicts: 0 };
-      progress(`${name}: replay folded by hand: ${formatInteger(sizes.batch100 / replayFold.seconds)} events/s`);
+    progress(`${name}: replay, counted per stream: ${formatInteger(sizes.batch100)} events in ${replay.seconds.toFixed(2)} s, ${formatInteger(sizes.batch100 / replay.seconds)} events/s`);
+    let replayRebuild: PeerCase | undefined;
+    if (replayed.rebuild) {
+      checkCounts(`${name} replay rebuild`, appendStreams, kept.run, replayed.rebuild.counts);
+      replayRebuild = { events: sizes.batch100, seconds: replayed.rebuild.seconds, rssMaxMb: replayed.rebuild.rssMaxMb, cpuSeconds: replayed.rebuild.cpuSeconds, conflicts: 0 };
+      progress(`${name}: projection rebuilt by the consumer runtime: ${formatInteger(sizes.batch100 / replayRebuild.seconds)} events/s`);
     }
     const logAppend100 = job.system === 'unilog' ? await logOnlyAppend(path.join(job.dir, `${label}-log-only`), sizes.batch100, job.writers, name) : undefined;
-    return { append1, expected, append100: kept.result, replay, ...(replayFold ? { replayFold } : {}), ...(logAppend100 ? { logAppend100 } : {}) };
+    return { append1, expected, append100: kept.result, replay, ...(replayRebuild ? { replayRebuild } : {}), ...(logAppend100 ? { logAppend100 } : {}) };
   } finally {
     await store.close();
   }

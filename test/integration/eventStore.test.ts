@@ -1,8 +1,9 @@
-import { copyFile, rm } from 'node:fs/promises';
+import { copyFile, cp, rm } from 'node:fs/promises';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createCommandHandler, deciderSpec, defineConfig, defineDecider, isUnilogError, openEventStore, openFileEventLog, openFileEventStore, type EventStore, type FileEventLog } from '../../src/index.ts';
+import { createCommandHandler, createPublisher, deciderSpec, defineConfig, defineDecider, isUnilogError, openEventStore, openFileEventLog, openFileEventStore, type EventStore, type FileEventLog } from '../../src/index.ts';
 import { counter, storeEvents } from '../contract/eventStore.contract.ts';
 import { tempDir } from '../support/tempDir.ts';
 
@@ -124,6 +125,145 @@ describe('file event store', () => {
     expect(await snapshot()).toEqual(later);
     // And appends go on at the right versions.
     await expect(store.appendToStream('counter-0', [inc('0')], { expectedVersion: later[0]?.version ?? -1 })).resolves.toMatchObject({ nextExpectedVersion: (later[0]?.version ?? 0) + 1 });
+  });
+});
+
+describe('file event store: runs in the index, events from the log', () => {
+  let dir: string;
+  let remove: () => Promise<void>;
+  beforeEach(async () => ({ dir, remove } = await tempDir('unilog-store-runs-')));
+  afterEach(async () => remove());
+
+  const openAt = async (options: { maxEventBytes?: number } = {}) => {
+    const log = await openFileEventLog({ dir: path.join(dir, 'log'), segmentBytes: 16 * 1024, ...options });
+    const store = await openFileEventStore({ log, catalog: storeEvents, dir: path.join(dir, 'store') });
+    return { log, store, close: async () => { await store.close(); await log.close(); } };
+  };
+  const deleteIndex = async () => {
+    for (const suffix of ['', '-wal', '-shm']) await rm(path.join(dir, 'store', `streams.sqlite${suffix}`), { force: true });
+  };
+
+  it('property: concurrent appends of 1–8 events to a few streams, other events between them, read back exactly from any version, both ways, before and after the index is rebuilt', async () => {
+    const append = fc.record({ stream: fc.integer({ min: 0, max: 3 }), count: fc.integer({ min: 1, max: 8 }), between: fc.integer({ min: 0, max: 3 }) });
+    const query = fc.record({ stream: fc.integer({ min: 0, max: 3 }), from: fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }), backward: fc.boolean(), limit: fc.option(fc.integer({ min: 1, max: 20 }), { nil: undefined }) });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(append, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 6 }), fc.array(query, { minLength: 1, maxLength: 15 }), async (rounds, queries) => {
+        run++;
+        const id = (stream: number) => `counter-r${run}-${stream}`;
+        /** The model: each stream's events as [position, by], in version order. */
+        const model = new Map<string, [string, number][]>();
+        let { log, store, close } = await openAt();
+        try {
+          const publisher = createPublisher({ log, catalog: storeEvents, source: 'between' });
+          let by = 0;
+          for (const round of rounds) {
+            // One round's appends are in flight together: appends to one stream queue behind each other.
+            await Promise.all(
+              round.map(async (a) => {
+                const values = Array.from({ length: a.count }, () => ++by);
+                const [result] = await Promise.all([
+                  store.appendToStream(id(a.stream), values.map((v) => inc(String(a.stream), v))),
+                  ...Array.from({ length: a.between }, () => publisher.publish('counter.reset', { counterId: 'not-a-stream' })),
+                ]);
+                const list = model.get(id(a.stream)) ?? [];
+                model.set(id(a.stream), list);
+                expect(result.positions).toHaveLength(a.count);
+                // Appends to one stream resolve in the order they were made, so the model's order is the stream's.
+                expect(result.nextExpectedVersion).toBe(list.length + a.count);
+                values.forEach((v, i) => list.push([result.positions[i] as string, v]));
+              }),
+            );
+          }
+          const check = async (label: string) => {
+            for (const q of queries) {
+              const list = model.get(id(q.stream)) ?? [];
+              const versions = list.map((_, i) => i + 1);
+              const start = q.from ?? (q.backward ? list.length : 1);
+              let wanted = q.backward ? versions.filter((v) => v <= start).reverse() : versions.filter((v) => v >= start);
+              if (q.limit !== undefined) wanted = wanted.slice(0, q.limit);
+              const got = await store.readStream(id(q.stream), { ...(q.from === undefined ? {} : { from: q.from }), direction: q.backward ? 'backward' : 'forward', ...(q.limit === undefined ? {} : { limit: q.limit }) });
+              expect(got.version, label).toBe(list.length);
+              expect(
+                got.events.map((e) => [e.streamVersion, e.position, e.event.streamid, e.event.type === 'counter.incremented' ? e.event.data.by : undefined]),
+                `${label}: ${JSON.stringify(q)}`,
+              ).toEqual(wanted.map((v) => [v, list[v - 1]?.[0], id(q.stream), list[v - 1]?.[1]]));
+            }
+          };
+          await check('as appended');
+          await close();
+          await deleteIndex();
+          ({ log, store, close } = await openAt());
+          await check('rebuilt from the log');
+        } finally {
+          await close();
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('an append that fails for one of its events fails alone: the appends queued behind it on the same stream are checked and written exactly', async () => {
+    const { store, close } = await openAt({ maxEventBytes: 450 });
+    try {
+      const big = { type: 'counter.incremented' as const, data: { counterId: 'x'.repeat(300), by: 1 } };
+      // Five events an append: more than the index keeps itself, so the store lets the envelopes go once the log
+      // has them, and builds them again for the retry.
+      const five = (by: number) => Array.from({ length: 5 }, (_, i) => inc('q', by * 10 + i));
+      const results = await Promise.allSettled([
+        store.appendToStream('counter-q', five(1), { expectedVersion: 'no_stream' }),
+        // These three wait for the first, then go to the log together; the big event fails that append.
+        store.appendToStream('counter-q', [...five(2).slice(0, 4), big], { expectedVersion: 5 }),
+        store.appendToStream('counter-q', five(3), { expectedVersion: 5 }),
+        store.appendToStream('counter-q', five(4), { expectedVersion: 10 }),
+      ]);
+      expect(results.map((r) => (r.status === 'fulfilled' ? r.value.nextExpectedVersion : (r.reason as { code?: string }).code))).toEqual([5, 'EventTooLarge', 10, 15]);
+      const { events } = await store.readStream('counter-q');
+      expect(events.map((e) => (e.event.type === 'counter.incremented' ? e.event.data.by : undefined))).toEqual([...five(1), ...five(3), ...five(4)].map((e) => e.data.by));
+      expect(new Set(events.map((e) => e.event.id)).size).toBe(15);
+    } finally {
+      await close();
+    }
+  });
+
+  it('an index of the first layout (every event\'s JSON in its rows) is dropped on open and rebuilt from the log', async () => {
+    let { store, close } = await openAt();
+    for (let i = 0; i < 12; i++) await store.appendToStream(`counter-${i % 3}`, Array.from({ length: 1 + (i % 6) }, () => inc(String(i % 3), i)));
+    const before = await Promise.all([0, 1, 2].map(async (s) => store.readStream(`counter-${s}`)));
+    await close();
+    // What layout 1 left: an events table, and a checkpoint at the log's head (nothing to catch up).
+    const db = new Database(path.join(dir, 'store', 'streams.sqlite'));
+    db.exec("DROP TABLE runs; DELETE FROM meta WHERE name = 'layout'; CREATE TABLE events (stream TEXT NOT NULL, version INTEGER NOT NULL, position INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (stream, version)) WITHOUT ROWID;");
+    db.close();
+    ({ store, close } = await openAt());
+    try {
+      expect(await Promise.all([0, 1, 2].map(async (s) => store.readStream(`counter-${s}`)))).toEqual(before);
+    } finally {
+      await close();
+    }
+  });
+
+  it('an index that does not belong to the log is refused with LogCorrupted when a stream is read from the log', async () => {
+    let { store, close } = await openAt();
+    await store.appendToStream('counter-a', Array.from({ length: 6 }, () => inc('a')));
+    await close();
+    const other = path.join(dir, 'other-store');
+    await rm(other, { recursive: true, force: true });
+    await cp(path.join(dir, 'store'), other, { recursive: true });
+    await rm(path.join(dir, 'log'), { recursive: true });
+    await deleteIndex();
+    // A new log whose events sit where the old index says counter-a is.
+    ({ store, close } = await openAt());
+    await store.appendToStream('counter-b', Array.from({ length: 6 }, () => inc('b')));
+    await close();
+    await deleteIndex();
+    await cp(other, path.join(dir, 'store'), { recursive: true });
+    ({ store, close } = await openAt());
+    try {
+      await expect(store.readStream('counter-a')).rejects.toSatisfy((error) => isUnilogError(error, 'LogCorrupted') && /does not belong to this log/.test(error.message));
+    } finally {
+      await close();
+    }
   });
 });
 

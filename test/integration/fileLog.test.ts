@@ -20,6 +20,42 @@ describe('file log', () => {
   beforeEach(async () => ({ dir, remove } = await tempDir('unilog-file-')));
   afterEach(async () => remove());
 
+  it('pages read while the log grows, interleaved with other readers and with run reads, return exactly the log', async () => {
+    const log = await openFileEventLog({ dir, segmentBytes: 256 * 1024 });
+    const ids = (from: number, to: number) => envelopes(to, 0).slice(from, to).map((e) => e.id);
+    try {
+      await log.append(envelopes(600, 0));
+      // Two readers page through the same log in pages of 300 (each page reads the next chunk ahead); between
+      // their pages the log grows and a third reader reads short runs from elsewhere.
+      const seen: string[][] = [[], []];
+      const next: [string, string] = ['0', '0'];
+      let written = 600;
+      for (let step = 0; step < 40; step++) {
+        const r = (step % 2) as 0 | 1;
+        const page = await log.read({ from: next[r], limit: 300 });
+        for (const e of page.events) (seen[r] as string[]).push(e.event.id);
+        next[r] = page.next;
+        if (step % 3 === 0) {
+          await log.append(envelopes(written + 120, 0).slice(written));
+          written += 120;
+        }
+        const at = (step * 37) % written;
+        expect((await log.read({ from: String(at), limit: 3 })).events.map((e) => e.event.id)).toEqual(ids(at, Math.min(at + 3, written)));
+      }
+      for (const r of [0, 1] as const) {
+        for (;;) {
+          const page = await log.read({ from: next[r], limit: 300 });
+          if (page.events.length === 0) break;
+          for (const e of page.events) (seen[r] as string[]).push(e.event.id);
+          next[r] = page.next;
+        }
+        expect(seen[r], `reader ${r}`).toEqual(ids(0, written));
+      }
+    } finally {
+      await log.close();
+    }
+  });
+
   it('keeps events across close and reopen, and continues the positions', async () => {
     let log = await openFileEventLog({ dir, segmentBytes: 2048 });
     // A batch never spans segments, so small batches are needed for many segments.

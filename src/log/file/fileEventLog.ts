@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, openSync, readSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnilogError } from '../../errors.ts';
@@ -59,6 +59,8 @@ const defaultSegmentBytes = 64 * 1024 * 1024;
 /** One append batch may not exceed this encoded size, so that a segment's offsets fit in 32 bits. */
 const maxBatchBytes = 256 * 1024 * 1024;
 const cursorCacheSize = 128;
+/** Reads of at least this many events (pages of a replay or a subscription) read the next chunk ahead. */
+const readAheadMinLimit = 256;
 /** Every write is durable on return, as write + fdatasync, in one call to the thread pool instead of two. */
 const writeFlags = constants.O_RDWR | constants.O_DSYNC;
 
@@ -72,6 +74,14 @@ export async function openFileEventLog(options: FileEventLogOptions): Promise<Fi
   const log = new FileLog(options);
   await log.open();
   return log;
+}
+
+/**
+ * A synchronous reader of runs of events, when `log` is a file log opened by {@link openFileEventLog} (see
+ * `readRunSync`); undefined for any other log. Internal: the file event store's stream reads use it.
+ */
+export function syncRunReader(log: EventLog): ((position: number, count: number) => StoredEvent[] | undefined) | undefined {
+  return log instanceof FileLog ? (position, count) => log.readRunSync(position, count) : undefined;
 }
 
 class FileLog implements FileEventLog {
@@ -95,6 +105,10 @@ class FileLog implements FileEventLog {
   private readonly subscriptions = new Set<Subscription>();
   /** Where the frame of a recently reached position starts, so that paging on needs no index search. */
   private readonly cursorCache = new Map<number, { segment: Segment; offset: number }>();
+  /** The chunk after the last page read, being read for the next page (undefined when a read errs: read it again then). */
+  private readAhead: { segment: Segment; offset: number; chunk: Buffer; bytes: Promise<number | undefined> } | undefined;
+  /** The buffer of synchronous reads, kept between them (they cannot overlap). */
+  private syncChunk = Buffer.allocUnsafe(64 * 1024);
 
   constructor(options: FileEventLogOptions) {
     this.dir = options.dir;
@@ -215,8 +229,16 @@ class FileLog implements FileEventLog {
   }
 
   private async readFdOf(segment: Segment): Promise<number> {
-    segment.readFd ??= await openFile(segment.path, 'r');
-    return segment.readFd;
+    if (segment.readFd !== undefined) return segment.readFd;
+    const fd = await openFile(segment.path, 'r');
+    // Another read (or a synchronous one) may have opened it meanwhile: keep one descriptor.
+    const meanwhile = segment.readFd as number | undefined;
+    if (meanwhile === undefined) {
+      segment.readFd = fd;
+      return fd;
+    }
+    await closeFile(fd);
+    return meanwhile;
   }
 
   private assertWritable(): void {
@@ -322,8 +344,7 @@ class FileLog implements FileEventLog {
         index++;
         continue;
       }
-      const cached = this.cursorCache.get(position);
-      const start = cached?.segment === segment ? { position, offset: cached.offset } : (segment.index.floor(position) ?? { position: segment.base, offset: 0 });
+      const start = this.cursorOf(segment, position);
       const end = await this.readFrames(segment, start.offset, start.position, position, limit, events);
       position = end.position;
       this.rememberCursor(position, segment, end.offset);
@@ -332,41 +353,82 @@ class FileLog implements FileEventLog {
   }
 
   /**
-   * The read loop: walks frames of one segment from `offset` (the frame of `position`), checking header and CRC,
-   * and collects those from `from` on until `limit`. Written without per-frame objects besides the events, as
-   * replay speed is bound by it.
+   * Reads `count` events from position `from` synchronously, from the OS page cache as a rule: for the event store,
+   * whose stream reads fetch many short runs scattered over the log (one `read` each would cost a thread-pool round
+   * trip per run). It blocks like the SQLite reads it replaces. Returns undefined when the run is not all below the
+   * end this log knows (a read-only log behind its writer): use `read` then.
+   */
+  readRunSync(from: number, count: number): StoredEvent[] | undefined {
+    if (this.closed) throw new UnilogError('LogClosed', 'The event log is closed: open it again to read.', {});
+    if (!Number.isSafeInteger(from) || from < 0 || !Number.isSafeInteger(count) || count < 1 || from + count > this.active.endPosition) return undefined;
+    const events: StoredEvent[] = [];
+    let position = from;
+    let index = this.segmentIndexOf(position);
+    while (events.length < count && index >= 0 && index < this.segments.length) {
+      const segment = this.segments[index] as Segment;
+      if (position >= segment.endPosition) {
+        index++;
+        continue;
+      }
+      const start = this.cursorOf(segment, position);
+      segment.readFd ??= openSync(segment.path, 'r');
+      const fd = segment.readFd;
+      const until = segment.endOffset;
+      let offset = start.offset;
+      let at = start.position;
+      let chunk = this.syncChunk;
+      let want = chunkBytesFor(count - events.length + at - position, until - offset, 4096);
+      while (offset < until && events.length < count) {
+        if (want > chunk.length) chunk = this.syncChunk = Buffer.allocUnsafe(want);
+        const bytes = readSync(fd, chunk, 0, Math.min(want, until - offset), offset);
+        const walk = walkFrames(segment, chunk, bytes, offset, until, at, position, count, events);
+        offset += walk.at;
+        at = walk.position;
+        want = Math.max(walk.needed, chunkBytesFor(count - events.length, until - offset, 4096));
+        if (walk.needed > 0 && offset + walk.needed > until) throw corrupted(segment, offset, 'record cut short before the end of the log');
+      }
+      position = at;
+      this.rememberCursor(position, segment, offset);
+    }
+    return events;
+  }
+
+  /** Where to start walking to `position` in `segment`: a remembered cursor, else the sparse index's entry before it. */
+  private cursorOf(segment: Segment, position: number): { position: number; offset: number } {
+    const cached = this.cursorCache.get(position);
+    return cached?.segment === segment ? { position, offset: cached.offset } : (segment.index.floor(position) ?? { position: segment.base, offset: 0 });
+  }
+
+  /**
+   * The read loop: walks frames of one segment from `offset` (the frame of `position`) with {@link walkFrames}, and
+   * collects those from `from` on until `limit`.
    */
   private async readFrames(segment: Segment, offset: number, position: number, from: number, limit: number, events: StoredEvent[]): Promise<{ offset: number; position: number }> {
     const fd = await this.readFdOf(segment);
     const until = segment.endOffset;
-    // About 330 bytes per event on average: read what the page needs, between 64 KiB and 1 MiB at a time.
-    let chunk = Buffer.allocUnsafe(Math.min(until - offset, Math.min(1024 * 1024, Math.max(64 * 1024, (limit - events.length + position - from) * 400))));
+    let chunk: Buffer;
+    let ahead: Promise<number | undefined> | undefined;
+    if (this.readAhead?.segment === segment && this.readAhead.offset === offset) {
+      ({ chunk, bytes: ahead } = this.readAhead);
+      this.readAhead = undefined;
+    } else {
+      chunk = Buffer.allocUnsafe(chunkBytesFor(limit - events.length + position - from, until - offset, 64 * 1024));
+    }
     while (offset < until && events.length < limit) {
-      const bytes = await readAt(fd, chunk, Math.min(chunk.length, until - offset), offset);
-      let at = 0;
-      let needed = 0;
-      while (events.length < limit) {
-        if (bytes - at < frameHeaderBytes) {
-          needed = offset + at < until ? frameHeaderBytes : 0;
-          break;
-        }
-        const length = checkHeader(chunk, at, maxFramePayloadBytes, position);
-        if (typeof length === 'string') throw corrupted(segment, offset + at, length);
-        if (bytes - at < frameOverheadBytes + length) {
-          needed = frameOverheadBytes + length;
-          break;
-        }
-        if (!crcMatches(chunk, at, length)) throw corrupted(segment, offset + at, 'CRC mismatch');
-        if (position >= from) {
-          const payload = at + frameHeaderBytes;
-          events.push({ position: formatSequence(position), event: JSON.parse(chunk.toString('utf8', payload, payload + length)) as EventEnvelope });
-        }
-        at += frameOverheadBytes + length;
-        position++;
-      }
-      offset += at;
-      if (needed > 0 && offset + needed > until) throw corrupted(segment, offset, 'record cut short before the end of the log');
-      if (needed > chunk.length) chunk = Buffer.allocUnsafe(needed);
+      const early = ahead ? await ahead : undefined;
+      ahead = undefined;
+      const bytes = early ?? (await readAt(fd, chunk, Math.min(chunk.length, until - offset), offset));
+      const walk = walkFrames(segment, chunk, bytes, offset, until, position, from, limit, events);
+      offset += walk.at;
+      position = walk.position;
+      if (walk.needed > 0 && offset + walk.needed > until) throw corrupted(segment, offset, 'record cut short before the end of the log');
+      if (walk.needed > chunk.length) chunk = Buffer.allocUnsafe(walk.needed);
+    }
+    // A reader paging through the log asks for what follows next: read it now, into the chunk just parsed (its
+    // events are copies), while the caller works on this page. Any other read simply does not use it.
+    if (limit >= readAheadMinLimit && offset < until) {
+      const next = chunk;
+      this.readAhead = { segment, offset, chunk: next, bytes: readAt(fd, next, Math.min(next.length, until - offset), offset).catch(() => undefined) };
     }
     return { offset, position };
   }
@@ -426,6 +488,7 @@ class FileLog implements FileEventLog {
   }
 
   private async releaseFiles(): Promise<void> {
+    this.readAhead = undefined;
     for (const segment of this.segments) {
       if (segment.readFd !== undefined) await closeFile(segment.readFd);
       segment.readFd = undefined;
@@ -435,6 +498,44 @@ class FileLog implements FileEventLog {
     await this.lock?.release();
     this.lock = undefined;
   }
+}
+
+/** About 330 bytes per event on average: read what `frames` frames need, between `least` and 1 MiB, at most `left`. */
+function chunkBytesFor(frames: number, left: number, least: number): number {
+  return Math.max(1, Math.min(left, Math.min(1024 * 1024, Math.max(least, frames * 400))));
+}
+
+/**
+ * Walks the frames in `chunk[0, bytes)` (which starts at segment offset `chunkStart`, with the frame of `position`),
+ * checking headers, and collects those from `from` on, CRC checked, until `limit`. Returns how far it got, and the bytes
+ * the next frame needs when the chunk ends inside it (0 at the end of the segment's data). Written without
+ * per-frame objects besides the events, as replay speed is bound by it.
+ */
+function walkFrames(segment: Segment, chunk: Buffer, bytes: number, chunkStart: number, until: number, position: number, from: number, limit: number, events: StoredEvent[]): { at: number; position: number; needed: number } {
+  let at = 0;
+  let needed = 0;
+  while (events.length < limit) {
+    if (bytes - at < frameHeaderBytes) {
+      needed = chunkStart + at < until ? frameHeaderBytes : 0;
+      break;
+    }
+    const length = checkHeader(chunk, at, maxFramePayloadBytes, position);
+    if (typeof length === 'string') throw corrupted(segment, chunkStart + at, length);
+    if (bytes - at < frameOverheadBytes + length) {
+      needed = frameOverheadBytes + length;
+      break;
+    }
+    // Frames walked over to reach `from` are not returned, so only their headers are checked (a bad length shows as
+    // a bad next header); this makes reads from anywhere but a remembered cursor cheaper.
+    if (position >= from) {
+      if (!crcMatches(chunk, at, length)) throw corrupted(segment, chunkStart + at, 'CRC mismatch');
+      const payload = at + frameHeaderBytes;
+      events.push({ position: formatSequence(position), event: JSON.parse(chunk.toString('utf8', payload, payload + length)) as EventEnvelope });
+    }
+    at += frameOverheadBytes + length;
+    position++;
+  }
+  return { at, position, needed };
 }
 
 function corrupted(segment: Segment, offset: number, reason: string): UnilogError<'LogCorrupted'> {

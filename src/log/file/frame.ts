@@ -30,11 +30,11 @@ export function encodeBatch(jsons: readonly string[], firstPosition: number): { 
     total = 0;
     for (const json of jsons) total += frameOverheadBytes + Buffer.byteLength(json);
   }
-  const buffer = Buffer.allocUnsafe(total);
+  const { buffer, start } = exact ? { buffer: Buffer.allocUnsafe(total), start: 0 } : carve(bound);
   const frameOffsets = new Uint32Array(jsons.length);
-  let offset = 0;
+  let offset = start;
   for (let i = 0; i < jsons.length; i++) {
-    frameOffsets[i] = offset;
+    frameOffsets[i] = offset - start;
     buffer[offset] = frameMagic;
     buffer[offset + 1] = i === jsons.length - 1 ? batchEndFlag : 0;
     buffer.writeUIntLE(firstPosition + i, offset + 2, 6);
@@ -44,7 +44,28 @@ export function encodeBatch(jsons: readonly string[], firstPosition: number): { 
     buffer.writeUInt32LE(crc32(buffer.subarray(offset, crcAt)), crcAt);
     offset = crcAt + 4;
   }
-  return { buffer: exact ? buffer : buffer.subarray(0, offset), frameOffsets };
+  if (exact) return { buffer, frameOffsets };
+  if (buffer === slab) slabUsed = (offset + 7) & ~7;
+  return { buffer: buffer.subarray(start, offset), frameOffsets };
+}
+
+/** Batches are encoded into shared slabs of this size, each batch a slice: one allocation for many batches. */
+const slabBytes = 1024 * 1024;
+let slab: Buffer | undefined;
+let slabUsed = 0;
+
+/**
+ * Room for `bound` bytes in the current slab (a new slab when it is full). A buffer per batch, sized for the worst
+ * case, cost more than encoding it: a fresh allocation, three times the bytes needed, and more work for the GC.
+ * A slab is freed once no batch encoded in it is referenced any more.
+ */
+function carve(bound: number): { buffer: Buffer; start: number } {
+  if (bound > slabBytes / 4) return { buffer: Buffer.allocUnsafe(bound), start: 0 };
+  if (!slab || slabUsed + bound > slab.length) {
+    slab = Buffer.allocUnsafe(slabBytes);
+    slabUsed = 0;
+  }
+  return { buffer: slab, start: slabUsed };
 }
 
 /** Batches whose worst-case size is above this are measured exactly before they are encoded. */

@@ -1,6 +1,7 @@
 import { createCatalog, type EventCatalog } from '../../events/catalog.ts';
 import type { AnyEventDefinition } from '../../events/defineEvent.ts';
 import type { EventLog } from '../../log/eventLog.ts';
+import { syncRunReader } from '../../log/file/fileEventLog.ts';
 import { createEmbeddedEventStore } from '../embedded/embeddedEventStore.ts';
 import { openSqliteStreamIndex } from '../embedded/sqliteStreamIndex.ts';
 import type { EventStore } from '../eventStore.ts';
@@ -27,7 +28,8 @@ export async function openFileEventStore<const TDefs extends AnyEventDefinition>
   const catalog = 'upcast' in options.catalog ? options.catalog : createCatalog(options.catalog);
   const index = openSqliteStreamIndex(options.dir);
   try {
-    return await createEmbeddedEventStore({ log: options.log, catalog, source: options.source ?? 'event-store', index });
+    const readRun = syncRunReader(options.log);
+    return await createEmbeddedEventStore({ log: options.log, catalog, source: options.source ?? 'event-store', index, ...(readRun ? { readRun } : {}) });
   } catch (error) {
     index.close();
     throw error;
