@@ -329,3 +329,71 @@ describe('openEventStore', () => {
     }
   });
 });
+
+describe('file store: a stream index that fails to record', () => {
+  it('never fails an append that is durable, then refuses appends (LogWriteFailed) until reopened, which has every event', async () => {
+    const { dir, remove } = await tempDir('store-index-fails-');
+    const { createCatalog } = await import('../../src/index.ts');
+    const { createEmbeddedEventStore } = await import('../../src/store/embedded/embeddedEventStore.ts');
+    const { openSqliteStreamIndex } = await import('../../src/store/embedded/sqliteStreamIndex.ts');
+    try {
+      const log = await openFileEventLog({ dir: path.join(dir, 'log') });
+      const sqlite = openSqliteStreamIndex(path.join(dir, 'store'));
+      let failures = 0;
+      // The index fails once, as a full disk would, after the log made the second append durable.
+      const index = { ...sqlite, record: (runs: Parameters<typeof sqlite.record>[0]) => {
+        if (runs.some((run) => run.first === 2) && failures++ === 0) throw new Error('SQLITE_FULL: database or disk is full');
+        sqlite.record(runs);
+      } };
+      const store = await createEmbeddedEventStore({ log, catalog: createCatalog(storeEvents), source: 'test', index });
+      await store.appendToStream('counter-a', [inc('a')]);
+      const second = await store.appendToStream('counter-a', [inc('a')], { expectedVersion: 1 });
+      expect(second.nextExpectedVersion, 'the durable append is not reported as failed').toBe(2);
+      const refused = await store.appendToStream('counter-a', [inc('a')], { expectedVersion: 2 }).catch((error: unknown) => error);
+      expect(isUnilogError(refused, 'LogWriteFailed') && refused.message).toMatch(/open it again/);
+      expect(await log.head(), 'nothing was appended after the failure').toBe('2');
+      await store.close();
+      await log.close();
+
+      const reopenedLog = await openFileEventLog({ dir: path.join(dir, 'log') });
+      const reopened = await openFileEventStore({ log: reopenedLog, catalog: storeEvents, dir: path.join(dir, 'store') });
+      expect((await reopened.readStream('counter-a')).version, 'the index caught up from the log').toBe(2);
+      await expect(reopened.appendToStream('counter-a', [inc('a')], { expectedVersion: 1 })).rejects.toSatisfy((error) => isUnilogError(error, 'ConcurrencyConflict'));
+      expect((await reopened.appendToStream('counter-a', [inc('a')], { expectedVersion: 2 })).nextExpectedVersion).toBe(3);
+      await reopened.close();
+      await reopenedLog.close();
+    } finally {
+      await remove();
+    }
+  });
+
+  it('an index whose transaction fails rolls back to its last commit and says so on every later call', async () => {
+    const { dir, remove } = await tempDir('store-index-rollback-');
+    const { openSqliteStreamIndex } = await import('../../src/store/embedded/sqliteStreamIndex.ts');
+    try {
+      const index = openSqliteStreamIndex(dir);
+      index.record([{ stream: 's', first: 1, last: 1, position: 0 }]);
+      index.advance(1);
+      index.close();
+      const again = openSqliteStreamIndex(dir);
+      again.record([{ stream: 's', first: 2, last: 2, position: 1 }]);
+      again.advance(2);
+      expect(again.version('s')).toBe(2);
+      // A row the table refuses (NOT NULL) fails the open transaction, as a full disk would.
+      expect(() => {
+        again.record([{ stream: null as unknown as string, first: 1, last: 1, position: 2 }]);
+      }).toThrow();
+      expect(again.checkpoint(), 'back at the last commit').toBe(1);
+      expect(() => again.version('s'), 'the failure is kept').toThrow(/NOT NULL/);
+      expect(() => {
+        again.close();
+      }).toThrow(/NOT NULL/);
+      const reopened = openSqliteStreamIndex(dir);
+      expect(reopened.version('s'), 'the rolled-back row is gone; the log gives it back on open').toBe(1);
+      expect(reopened.checkpoint()).toBe(1);
+      reopened.close();
+    } finally {
+      await remove();
+    }
+  });
+});

@@ -80,6 +80,17 @@ export async function createEmbeddedEventStore<TDefs extends AnyEventDefinition>
   let inFlight = 0;
   let whenIdle: (() => void) | undefined;
   let closed = false;
+  /** Set when the index could not record a durable append: its versions may be behind the log, so appends stop. */
+  let indexFailure: UnilogError<'LogWriteFailed'> | undefined;
+  /** Index work after the log made an append durable: a failure stops later appends, never this one's caller. */
+  const afterDurable = (work: () => void) => {
+    if (indexFailure) return;
+    try {
+      work();
+    } catch (error) {
+      indexFailure = new UnilogError('LogWriteFailed', `The stream index could not record appends that are in the log (${error instanceof Error ? error.message : String(error)}): the store takes no more appends. Close it and open it again: the index catches up from the log.`, { dir: 'streams.sqlite' });
+    }
+  };
 
   /** Marks a log append settled and moves the checkpoint past every settled append before the first unsettled one. */
   const settle = (submission: Submission, next: number) => {
@@ -92,11 +103,14 @@ export async function createEmbeddedEventStore<TDefs extends AnyEventDefinition>
       order = order.slice(head);
       head = 0;
     }
-    if (advanced >= 0) index.advance(advanced);
+    if (advanced >= 0) afterDurable(() => {
+      index.advance(advanced);
+    });
   };
 
   /** Checks the stream's appends in order and writes those that pass in one log append; settles every one. */
   const appendRequests = async (streamId: string, requests: readonly PendingAppend<TDefs>[]): Promise<void> => {
+    if (indexFailure) throw indexFailure;
     let version = index.version(streamId);
     const accepted: PendingAppend<TDefs>[] = [];
     const refused: { request: PendingAppend<TDefs>; error: UnilogError<'ConcurrencyConflict'> }[] = [];
@@ -160,7 +174,10 @@ export async function createEmbeddedEventStore<TDefs extends AnyEventDefinition>
       refuse();
       return;
     }
-    index.record(runsOf(streamId, first, positions, count <= index.keepsEvents ? envelopes : undefined));
+    const durable = positions;
+    afterDurable(() => {
+      index.record(runsOf(streamId, first, durable, count <= index.keepsEvents ? envelopes : undefined));
+    });
     settle(submission, Number(positions[positions.length - 1]) + 1);
     refuse();
     if (accepted.length === 1) {

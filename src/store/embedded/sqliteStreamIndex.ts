@@ -31,7 +31,9 @@ export function openSqliteStreamIndex(dir: string): StreamIndex {
   mkdirSync(dir, { recursive: true });
   const db = new Database(path.join(dir, 'streams.sqlite'));
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = OFF');
+  // NORMAL syncs only at WAL checkpoints (almost free) and keeps the file sound through a power cut; the rows
+  // themselves may be lost then, and are read back from the log on open.
+  db.pragma('synchronous = NORMAL');
   // Rows of many streams change between commits: keep their pages in memory until then (16 MiB).
   db.pragma('cache_size = -16384');
   db.exec('CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID');
@@ -74,6 +76,33 @@ export function openSqliteStreamIndex(dir: string): StreamIndex {
   let committedCheckpoint = checkpoint;
   let pendingRows = 0;
   let timer: NodeJS.Timeout | undefined;
+  /** Set when a write failed: SQLite rolled the open transaction back, so its rows are gone and the index stops. */
+  let failure: Error | undefined;
+
+  /** Forgets what the failed transaction held (rows, cached runs, checkpoint) and keeps the error for every later call. */
+  const fail = (error: unknown): Error => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    try {
+      if (db.inTransaction) db.exec('ROLLBACK');
+    } catch {
+      // SQLite may have rolled back already; the checkpoint below is what the file holds either way.
+    }
+    lastRuns.clear();
+    checkpoint = committedCheckpoint;
+    pendingRows = 0;
+    failure ??= error instanceof Error ? error : new Error(String(error));
+    return failure;
+  };
+  /** Runs a write; a failure leaves the index at its last commit and refuses everything after. */
+  const guarded = <T>(work: () => T): T => {
+    if (failure) throw failure;
+    try {
+      return work();
+    } catch (error) {
+      throw fail(error);
+    }
+  };
 
   const remember = (stream: string, run: StreamRun | null) => {
     lastRuns.delete(stream);
@@ -99,7 +128,14 @@ export function openSqliteStreamIndex(dir: string): StreamIndex {
   const write = () => {
     if (!db.inTransaction) {
       begin.run();
-      timer = setTimeout(commit, commitDelayMs);
+      timer = setTimeout(() => {
+        // A failed timed commit is kept and reported by the next call (an append or close), not thrown here.
+        try {
+          guarded(commit);
+        } catch {
+          // kept in `failure`
+        }
+      }, commitDelayMs);
       // A pending commit must not keep the process alive: what it would write is read back from the log on open.
       timer.unref();
     }
@@ -107,44 +143,47 @@ export function openSqliteStreamIndex(dir: string): StreamIndex {
 
   return {
     keepsEvents: inlineRunEvents,
-    version(stream) {
-      return lastOf(stream)?.last ?? 0;
-    },
+    version: (stream) => guarded(() => lastOf(stream)?.last ?? 0),
     record(runs) {
-      if (runs.length === 0) return;
-      write();
-      for (const run of runs) {
-        const last = lastOf(run.stream);
-        // Catch-up may see events again: keep what is recorded, take only the versions after it.
-        const version = last?.last ?? 0;
-        if (run.last <= version) continue;
-        const first = Math.max(run.first, version + 1);
-        const trimmed = { first, last: run.last, position: run.position + (first - run.first) };
-        const grows = last !== null && continues(last, trimmed);
-        const whole = grows ? trimmed.last - last.first + 1 : trimmed.last - trimmed.first + 1;
-        // Events are JSON-safe (the publisher checked them) and JSON text has no raw newline: one per line.
-        const json = run.events && whole <= inlineRunEvents ? run.events.slice(first - run.first).map((event) => JSON.stringify(event)).join('\n') : null;
-        if (grows) {
-          extend.run({ last: trimmed.last, json, stream: run.stream, first: last.first });
-          remember(run.stream, { first: last.first, last: trimmed.last, position: last.position });
-        } else {
-          insert.run(run.stream, trimmed.first, trimmed.last, trimmed.position, json);
-          remember(run.stream, trimmed);
+      guarded(() => {
+        if (runs.length === 0) return;
+        write();
+        for (const run of runs) {
+          const last = lastOf(run.stream);
+          // Catch-up may see events again: keep what is recorded, take only the versions after it.
+          const version = last?.last ?? 0;
+          if (run.last <= version) continue;
+          const first = Math.max(run.first, version + 1);
+          const trimmed = { first, last: run.last, position: run.position + (first - run.first) };
+          const grows = last !== null && continues(last, trimmed);
+          const whole = grows ? trimmed.last - last.first + 1 : trimmed.last - trimmed.first + 1;
+          // Events are JSON-safe (the publisher checked them) and JSON text has no raw newline: one per line.
+          const json = run.events && whole <= inlineRunEvents ? run.events.slice(first - run.first).map((event) => JSON.stringify(event)).join('\n') : null;
+          if (grows) {
+            extend.run({ last: trimmed.last, json, stream: run.stream, first: last.first });
+            remember(run.stream, { first: last.first, last: trimmed.last, position: last.position });
+          } else {
+            insert.run(run.stream, trimmed.first, trimmed.last, trimmed.position, json);
+            remember(run.stream, trimmed);
+          }
+          pendingRows++;
         }
-        pendingRows++;
-      }
-      if (pendingRows >= commitRows) commit();
+        if (pendingRows >= commitRows) commit();
+      });
     },
     advance(next) {
-      if (next <= checkpoint) return;
-      checkpoint = next;
-      write();
+      guarded(() => {
+        if (next <= checkpoint) return;
+        checkpoint = next;
+        write();
+      });
     },
-    runs(stream, from, to, direction, limit) {
-      return (direction === 'forward' ? forward : backward).all({ stream, from, to, limit }).map(({ first, last, position, json }): FoundRun =>
-        json === null ? { first, last, position } : { first, last, position, events: json.split('\n').map((line) => JSON.parse(line) as EventEnvelope) },
-      );
-    },
+    runs: (stream, from, to, direction, limit) =>
+      guarded(() =>
+        (direction === 'forward' ? forward : backward).all({ stream, from, to, limit }).map(({ first, last, position, json }): FoundRun =>
+          json === null ? { first, last, position } : { first, last, position, events: json.split('\n').map((line) => JSON.parse(line) as EventEnvelope) },
+        ),
+      ),
     checkpoint: () => checkpoint,
     snapshot(stream) {
       const row = getSnapshot.get(stream);
@@ -154,8 +193,13 @@ export function openSqliteStreamIndex(dir: string): StreamIndex {
       putSnapshot.run(stream, snapshot.version, snapshot.tag, JSON.stringify(snapshot.state));
     },
     close() {
-      commit();
-      db.close();
+      try {
+        if (!failure) guarded(commit);
+      } finally {
+        db.close();
+      }
+      // What the failed transaction held is in the log: the next open reads it back. Say so rather than hide it.
+      if (failure) throw failure;
     },
   };
 }
