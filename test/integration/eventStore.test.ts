@@ -397,3 +397,35 @@ describe('file store: a stream index that fails to record', () => {
     }
   });
 });
+
+describe('file store: a log restored from an older copy', () => {
+  it('rebuilds an index that is ahead of the log instead of trusting versions the log no longer has', async () => {
+    const { dir, remove } = await tempDir('store-log-restored-');
+    const logDir = path.join(dir, 'log');
+    const storeDir = path.join(dir, 'store');
+    try {
+      let log = await openFileEventLog({ dir: logDir });
+      let store = await openFileEventStore({ log, catalog: storeEvents, dir: storeDir });
+      await store.appendToStream('counter-a', [inc('a')]);
+      await store.close();
+      await log.close();
+      await cp(logDir, path.join(dir, 'log-backup'), { recursive: true });
+      log = await openFileEventLog({ dir: logDir });
+      store = await openFileEventStore({ log, catalog: storeEvents, dir: storeDir });
+      await store.appendToStream('counter-a', [inc('a'), inc('a')], { expectedVersion: 1 });
+      await store.close();
+      await log.close();
+      // The log goes back to the backup (one event); the index has recorded three.
+      await rm(logDir, { recursive: true });
+      await cp(path.join(dir, 'log-backup'), logDir, { recursive: true });
+      log = await openFileEventLog({ dir: logDir });
+      store = await openFileEventStore({ log, catalog: storeEvents, dir: storeDir });
+      expect((await store.readStream('counter-a')).version, 'the versions the log holds').toBe(1);
+      expect((await store.appendToStream('counter-a', [inc('a')], { expectedVersion: 1 })).nextExpectedVersion).toBe(2);
+      await store.close();
+      await log.close();
+    } finally {
+      await remove();
+    }
+  });
+});

@@ -350,9 +350,20 @@ function indexMismatch(streamId: string, version: number, position: string, what
   });
 }
 
+/** The `reason` of the `LogCorrupted` an index ahead of its log gives: `openFileEventStore` rebuilds the index then. */
+export const indexAheadOfLog = 'stream index ahead of the log';
+
 /** Brings the index up to the log's head: stream events appended after its checkpoint (a crash, a deleted index). */
 async function catchUp(log: EventLog, index: StreamIndex): Promise<void> {
   const head = Number(await log.head());
+  if (index.checkpoint() > head) {
+    // The log is shorter than what the index recorded: it was restored from an older copy or repaired past events.
+    throw new UnilogError('LogCorrupted', `The stream index has recorded the log up to position ${index.checkpoint()}, but the log ends at ${head}: the log was restored or repaired. Close the store, delete its index (streams.sqlite) and open it again to rebuild it from the log.`, {
+      segment: 'streams.sqlite',
+      offset: index.checkpoint(),
+      reason: indexAheadOfLog,
+    });
+  }
   for (let from = index.checkpoint(); from < head; ) {
     const page = await log.read({ from: String(from), limit: 5000 });
     if (page.events.length === 0) break;

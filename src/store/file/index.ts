@@ -2,7 +2,10 @@ import { createCatalog, type EventCatalog } from '../../events/catalog.ts';
 import type { AnyEventDefinition } from '../../events/defineEvent.ts';
 import type { EventLog } from '../../log/eventLog.ts';
 import { syncRunReader } from '../../log/file/fileEventLog.ts';
-import { createEmbeddedEventStore } from '../embedded/embeddedEventStore.ts';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { isUnilogError } from '../../errors.ts';
+import { createEmbeddedEventStore, indexAheadOfLog } from '../embedded/embeddedEventStore.ts';
 import { openSqliteStreamIndex } from '../embedded/sqliteStreamIndex.ts';
 import type { EventStore } from '../eventStore.ts';
 
@@ -26,12 +29,22 @@ export interface FileEventStoreOptions<TDefs extends AnyEventDefinition> {
  */
 export async function openFileEventStore<const TDefs extends AnyEventDefinition>(options: FileEventStoreOptions<TDefs>): Promise<EventStore<TDefs>> {
   const catalog = 'upcast' in options.catalog ? options.catalog : createCatalog(options.catalog);
-  const index = openSqliteStreamIndex(options.dir);
+  const open = async () => {
+    const index = openSqliteStreamIndex(options.dir);
+    try {
+      const readRun = syncRunReader(options.log);
+      return await createEmbeddedEventStore({ log: options.log, catalog, source: options.source ?? 'event-store', index, ...(readRun ? { readRun } : {}) });
+    } catch (error) {
+      index.close();
+      throw error;
+    }
+  };
   try {
-    const readRun = syncRunReader(options.log);
-    return await createEmbeddedEventStore({ log: options.log, catalog, source: options.source ?? 'event-store', index, ...(readRun ? { readRun } : {}) });
+    return await open();
   } catch (error) {
-    index.close();
-    throw error;
+    // The index is derived from the log: one ahead of it (a log restored from an older copy) is rebuilt, not trusted.
+    if (!(isUnilogError(error, 'LogCorrupted') && error.details.reason === indexAheadOfLog)) throw error;
+    for (const file of ['streams.sqlite', 'streams.sqlite-wal', 'streams.sqlite-shm']) rmSync(path.join(options.dir, file), { force: true });
+    return open();
   }
 }
